@@ -1,0 +1,124 @@
+// Package apperr is the one error type of WebChatRoom: a machine code, a safe
+// human message, an optional form field and the wrapped internal cause.
+package apperr
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Codes shared by every service. Services may add their own, more specific
+// codes; Status maps them by their general class.
+const (
+	Invalid         = "invalid_input"
+	Unauthorized    = "unauthorized"
+	Forbidden       = "forbidden"
+	ForbiddenOrigin = "forbidden_origin"
+	NotFound        = "not_found"
+	Conflict        = "conflict"
+	TooLarge        = "payload_too_large"
+	Unsupported     = "unsupported_media_type"
+	TooMany         = "too_many_attempts"
+	RateLimited     = "rate_limited"
+	Internal        = "internal"
+	Unavailable     = "unavailable"
+)
+
+// status maps every code to its HTTP status. Unknown codes are 400.
+var status = map[string]int{
+	Invalid:         http.StatusBadRequest,
+	Unauthorized:    http.StatusUnauthorized,
+	Forbidden:       http.StatusForbidden,
+	ForbiddenOrigin: http.StatusForbidden,
+	NotFound:        http.StatusNotFound,
+	Conflict:        http.StatusConflict,
+	TooLarge:        http.StatusRequestEntityTooLarge,
+	Unsupported:     http.StatusUnsupportedMediaType,
+	TooMany:         http.StatusTooManyRequests,
+	RateLimited:     http.StatusTooManyRequests,
+	Internal:        http.StatusInternalServerError,
+	Unavailable:     http.StatusServiceUnavailable,
+
+	"invalid_credentials":    http.StatusUnauthorized,
+	"username_taken":         http.StatusConflict,
+	"avatar_too_large":       http.StatusRequestEntityTooLarge,
+	"avatar_unsupported":     http.StatusUnsupportedMediaType,
+	"avatar_too_many_pixels": http.StatusUnprocessableEntity,
+	"avatar_invalid":         http.StatusUnprocessableEntity,
+	"image_too_large":        http.StatusRequestEntityTooLarge,
+	"image_unsupported":      http.StatusUnsupportedMediaType,
+	"image_too_many_pixels":  http.StatusUnprocessableEntity,
+	"image_invalid":          http.StatusUnprocessableEntity,
+	"method_not_allowed":     http.StatusMethodNotAllowed,
+}
+
+// Error is an error a user may see: Code and Message are safe to show,
+// Err is the internal cause and is only logged.
+type Error struct {
+	Code    string
+	Message string
+	Field   string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldErrorf is Errorf for a problem with one input field.
+func FieldErrorf(field, code, format string, args ...any) *Error {
+	return &Error{Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an internal error carrying cause; users see a generic message.
+func Wrap(cause error, context string) error {
+	if cause == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(cause, &e) {
+		return fmt.Errorf("%s: %w", context, cause)
+	}
+	return &Error{Code: Internal, Message: "Something went wrong on our side.", Err: fmt.Errorf("%s: %w", context, cause)}
+}
+
+// As returns the Error inside err, or an internal Error wrapping err.
+func As(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Code: Internal, Message: "Something went wrong on our side.", Err: err}
+}
+
+// Code returns the code of err, Internal for a foreign error, "" for nil.
+func Code(err error) string {
+	if err == nil {
+		return ""
+	}
+	return As(err).Code
+}
+
+// Status returns the HTTP status for a code.
+func Status(code string) int {
+	if s, ok := status[code]; ok {
+		return s
+	}
+	return http.StatusBadRequest
+}
+
+// IsInternal reports whether err should be logged as a server fault.
+func IsInternal(err error) bool {
+	return Status(Code(err)) >= 500
+}
