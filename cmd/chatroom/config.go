@@ -1,0 +1,163 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/webchatroom/chatroom/internal/blob"
+	"github.com/webchatroom/chatroom/services/auth"
+)
+
+// Config is everything the binary can be told, from flags or CHATROOM_* env.
+type Config struct {
+	Addr           string
+	Data           string
+	NATSURL        string
+	NATSPrefix     string
+	MongoURI       string
+	MongoDB        string
+	S3             blob.S3Config
+	PublicOrigins  []string
+	TrustedProxies []string
+	LogLevel       string
+	LogFormat      string
+	Auth           auth.Limits
+}
+
+// envName is the environment variable of a flag: --nats-url → CHATROOM_NATS_URL.
+func envName(flagName string) string {
+	return "CHATROOM_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// binder defines flags whose defaults come from the environment.
+type binder struct {
+	fs   *flag.FlagSet
+	errs []string
+}
+
+func (b *binder) env(name string) (string, bool) { return os.LookupEnv(envName(name)) }
+
+func (b *binder) str(p *string, name, def, usage string) {
+	if v, ok := b.env(name); ok {
+		def = v
+	}
+	b.fs.StringVar(p, name, def, usage+" ["+envName(name)+"]")
+}
+
+func (b *binder) list(p *[]string, name, usage string) {
+	var def string
+	if v, ok := b.env(name); ok {
+		def = v
+	}
+	*p = splitList(def)
+	b.fs.Func(name, usage+" (comma-separated) ["+envName(name)+"]", func(v string) error {
+		*p = splitList(v)
+		return nil
+	})
+}
+
+func (b *binder) boolean(p *bool, name string, def bool, usage string) {
+	if v, ok := b.env(name); ok {
+		parsed, err := strconv.ParseBool(v)
+		if err != nil {
+			b.errs = append(b.errs, fmt.Sprintf("%s=%q: not true or false", envName(name), v))
+		}
+		def = parsed
+	}
+	b.fs.BoolVar(p, name, def, usage+" ["+envName(name)+"]")
+}
+
+func (b *binder) integer(p *int, name string, def int, usage string) {
+	if v, ok := b.env(name); ok {
+		parsed, err := strconv.Atoi(v)
+		if err != nil {
+			b.errs = append(b.errs, fmt.Sprintf("%s=%q: not a whole number", envName(name), v))
+		}
+		def = parsed
+	}
+	b.fs.IntVar(p, name, def, usage+" ["+envName(name)+"]")
+}
+
+func (b *binder) int64(p *int64, name string, def int64, usage string) {
+	if v, ok := b.env(name); ok {
+		parsed, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			b.errs = append(b.errs, fmt.Sprintf("%s=%q: not a whole number", envName(name), v))
+		}
+		def = parsed
+	}
+	b.fs.Int64Var(p, name, def, usage+" ["+envName(name)+"]")
+}
+
+func (b *binder) duration(p *time.Duration, name string, def time.Duration, usage string) {
+	if v, ok := b.env(name); ok {
+		parsed, err := time.ParseDuration(v)
+		if err != nil {
+			b.errs = append(b.errs, fmt.Sprintf("%s=%q: not a duration like 15m", envName(name), v))
+		}
+		def = parsed
+	}
+	b.fs.DurationVar(p, name, def, usage+" ["+envName(name)+"]")
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if p := strings.TrimSpace(part); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parseConfig reads the flags of a sub-command, with env defaults.
+func parseConfig(cmd string, args []string) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("chatroom "+cmd, flag.ContinueOnError)
+	b := &binder{fs: fs}
+	b.str(&c.Addr, "addr", ":8080", "HTTP listen address")
+	b.str(&c.Data, "data", "./data", "data folder of `chatroom all`: SQLite files and stored pictures")
+	b.str(&c.NATSURL, "nats-url", "", "external NATS server, e.g. nats://nats:4222 (`all`: in-process when empty)")
+	b.str(&c.NATSPrefix, "nats-prefix", "chatroom", "prefix of every NATS subject, so deployments can share a NATS server")
+	b.str(&c.MongoURI, "mongo-uri", "", "MongoDB URI (`all`: SQLite when empty)")
+	b.str(&c.MongoDB, "mongo-db", "chatroom", "MongoDB database name")
+	b.str(&c.S3.Endpoint, "s3-endpoint", "", "S3/MinIO endpoint host:port (`all`: a folder when empty)")
+	b.str(&c.S3.Bucket, "s3-bucket", "chatroom", "S3 bucket, created when missing")
+	b.str(&c.S3.AccessKey, "s3-access-key", "", "S3 access key")
+	b.str(&c.S3.SecretKey, "s3-secret-key", "", "S3 secret key")
+	b.str(&c.S3.Region, "s3-region", "us-east-1", "S3 region")
+	b.boolean(&c.S3.TLS, "s3-tls", false, "use HTTPS to reach S3")
+	b.list(&c.PublicOrigins, "public-origin", "public origins of the site behind a proxy, e.g. https://chat.example.com")
+	b.list(&c.TrustedProxies, "trusted-proxies", "proxy IPs or CIDRs whose X-Forwarded-For is believed")
+	b.str(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	b.str(&c.LogFormat, "log-format", "text", "text or json")
+
+	l := auth.DefaultLimits()
+	b.integer(&l.UsernameMin, "limit-username-min", l.UsernameMin, "shortest username")
+	b.integer(&l.UsernameMax, "limit-username-max", l.UsernameMax, "longest username")
+	b.integer(&l.NicknameMax, "limit-nickname-max", l.NicknameMax, "longest nickname")
+	b.integer(&l.PasswordMin, "limit-password-min", l.PasswordMin, "shortest password")
+	b.integer(&l.PasswordMax, "limit-password-max", l.PasswordMax, "longest password")
+	b.int64(&l.AvatarBytes, "limit-avatar-bytes", l.AvatarBytes, "largest avatar upload in bytes")
+	b.int64(&l.AvatarPixels, "limit-avatar-pixels", l.AvatarPixels, "most pixels of an avatar picture")
+	b.integer(&l.LoginFailures, "limit-login-failures", l.LoginFailures, "failed logins per username and IP before 429")
+	b.duration(&l.LoginWindow, "limit-login-window", l.LoginWindow, "window of the failed-login limit")
+	b.integer(&l.Registrations, "limit-registrations", l.Registrations, "registrations per IP before 429")
+	b.duration(&l.RegistrationWindow, "limit-registration-window", l.RegistrationWindow, "window of the registration limit")
+	b.duration(&l.SessionTTL, "session-ttl", l.SessionTTL, "how long a login lasts")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if len(b.errs) > 0 {
+		return c, fmt.Errorf("bad environment: %s", strings.Join(b.errs, "; "))
+	}
+	c.Auth = l
+	return c, nil
+}

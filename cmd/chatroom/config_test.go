@@ -1,0 +1,34 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+func TestConfigFlagsAndEnv(t *testing.T) {
+	t.Setenv("CHATROOM_ADDR", ":9999")
+	t.Setenv("CHATROOM_NATS_URL", "nats://env:4222")
+	t.Setenv("CHATROOM_PUBLIC_ORIGIN", "https://a.example, https://b.example")
+	t.Setenv("CHATROOM_LIMIT_LOGIN_WINDOW", "5m")
+	t.Setenv("CHATROOM_S3_TLS", "true")
+	c, err := parseConfig("all", []string{"--nats-url", "nats://flag:4222", "--limit-login-failures", "9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":9999" || c.NATSURL != "nats://flag:4222" || !c.S3.TLS {
+		t.Fatalf("env then flag precedence wrong: %+v", c)
+	}
+	if len(c.PublicOrigins) != 2 || c.PublicOrigins[1] != "https://b.example" {
+		t.Fatalf("public origins %v", c.PublicOrigins)
+	}
+	if c.Auth.LoginWindow != 5*time.Minute || c.Auth.LoginFailures != 9 || c.Auth.PasswordMin != 8 {
+		t.Fatalf("limits %+v", c.Auth)
+	}
+	t.Setenv("CHATROOM_LIMIT_LOGIN_WINDOW", "soon")
+	if _, err := parseConfig("all", nil); err == nil {
+		t.Fatal("a bad duration in the environment was accepted")
+	}
+	if _, err := parseConfig("all", []string{"stray"}); err == nil {
+		t.Fatal("a stray argument was accepted")
+	}
+}
