@@ -107,6 +107,16 @@ var decodeSlots = make(chan struct{}, max(2, runtime.NumCPU()))
 // Decode decodes a picture Inspect accepted and turns it upright. For a GIF
 // it is the first frame.
 func Decode(b []byte, info Info) (image.Image, error) {
+	img, err := DecodeStored(b, info)
+	if err != nil {
+		return nil, err
+	}
+	return Orient(img, info.Orientation), nil
+}
+
+// DecodeStored decodes a picture as stored, before orientation: cheaper
+// when it is scaled down first and turned upright after (Orient).
+func DecodeStored(b []byte, info Info) (image.Image, error) {
 	decodeSlots <- struct{}{}
 	defer func() { <-decodeSlots }()
 	var img image.Image
@@ -126,7 +136,7 @@ func Decode(b []byte, info Info) (image.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	return Orient(img, info.Orientation), nil
+	return img, nil
 }
 
 // SquareThumb crops the centre square of img and scales it to size×size.
@@ -167,9 +177,9 @@ func scale(src image.Image, r image.Rectangle, w, h int) *image.RGBA {
 
 // Encode writes img as JPEG when it is opaque and as PNG when it has
 // transparency. The output holds pixels only: no EXIF, no GPS.
-func Encode(img *image.RGBA) ([]byte, Format, error) {
+func Encode(img image.Image) ([]byte, Format, error) {
 	var buf bytes.Buffer
-	if img.Opaque() {
+	if o, ok := img.(interface{ Opaque() bool }); ok && o.Opaque() {
 		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 88}); err != nil {
 			return nil, "", fmt.Errorf("encode jpeg: %w", err)
 		}

@@ -19,30 +19,62 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
+// DB is one SQLite file with two pools: DB itself for reads (several
+// connections, WAL lets them run beside a writer) and W for writes (one
+// connection, so this process's writers queue in Go instead of sleeping in
+// SQLite's busy handler).
+type DB struct {
+	*sql.DB
+	W *sql.DB
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	werr := db.W.Close()
+	if err := db.DB.Close(); err != nil {
+		return err
+	}
+	return werr
+}
+
 // Open opens (creating if needed) the database file at path and applies the
 // migrations in fsys (files named NNN_name.sql, applied in name order).
-func Open(ctx context.Context, path string, migrations fs.FS) (*sql.DB, error) {
+func Open(ctx context.Context, path string, migrations fs.FS) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("sqlite folder: %w", err)
 	}
+	w, err := openPool(ctx, path, "immediate", 1)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, w, migrations); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	r, err := openPool(ctx, path, "deferred", 4)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	return &DB{DB: r, W: w}, nil
+}
+
+func openPool(ctx context.Context, path, txlock string, conns int) (*sql.DB, error) {
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
 		q.Add("_pragma", p)
 	}
-	q.Set("_txlock", "immediate")
+	q.Set("_txlock", txlock)
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(8)
-	db.SetMaxIdleConns(8)
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	db.SetConnMaxIdleTime(0)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
-	}
-	if err := migrate(ctx, db, migrations); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
 	return db, nil
 }

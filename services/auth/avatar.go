@@ -40,14 +40,17 @@ func (l Limits) avatarImages(data []byte) ([]avatarFile, imaging.Format, error) 
 	if err != nil {
 		return nil, "", avatarError(err, l)
 	}
-	img, err := imaging.Decode(data, info)
+	img, err := imaging.DecodeStored(data, info)
 	if err != nil {
 		return nil, "", avatarError(err, l)
 	}
 	var files []avatarFile
 	var format imaging.Format
 	for _, size := range []int{avatarLarge, avatarSmall} {
-		out, f, err := imaging.Encode(imaging.SquareThumb(img, size))
+		// the centre square of the stored picture, turned upright, is the
+		// centre square of the upright picture: scale first, rotate 256 px
+		square := imaging.Orient(imaging.SquareThumb(img, size), info.Orientation)
+		out, f, err := imaging.Encode(square)
 		if err != nil {
 			return nil, "", fmt.Errorf("avatar: %w", err)
 		}

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -47,7 +49,7 @@ type server struct {
 }
 
 // MustServe starts the auth service; limits may adjust the defaults.
-func MustServe(t *testing.T, limits ...func(*auth.Limits)) *server {
+func MustServe(t testing.TB, limits ...func(*auth.Limits)) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -73,12 +75,13 @@ func MustServe(t *testing.T, limits ...func(*auth.Limits)) *server {
 		f(&l)
 	}
 	clk := &clock{now: time.Now()}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	store := MustOpenSQLite(t)
-	svc := auth.New(auth.Config{Store: store, Blobs: blobs, Bus: connect("auth"), Limits: l, Now: clk.Now})
+	svc := auth.New(auth.Config{Store: store, Blobs: blobs, Bus: connect("auth"), Limits: l, Now: clk.Now, Log: log})
 	if err := svc.Subscribe(); err != nil {
 		t.Fatal(err)
 	}
-	app := platform.New(platform.Config{Name: "auth", BodyLimit: 6 << 20, PublicOrigins: []string{"https://chat.example.com"}})
+	app := platform.New(platform.Config{Name: "auth", BodyLimit: 6 << 20, PublicOrigins: []string{"https://chat.example.com"}, Log: log})
 	svc.Routes(app)
 	app.Finish()
 	go svc.Run(ctx)
@@ -93,13 +96,13 @@ func MustServe(t *testing.T, limits ...func(*auth.Limits)) *server {
 
 // client is one browser: a cookie jar and optional headers.
 type client struct {
-	t      *testing.T
+	t      testing.TB
 	base   string
 	http   *http.Client
 	header http.Header
 }
 
-func (s *server) Client(t *testing.T) *client {
+func (s *server) Client(t testing.TB) *client {
 	jar, _ := cookiejar.New(nil)
 	return &client{t: t, base: s.URL, http: &http.Client{Jar: jar, Timeout: 30 * time.Second}, header: http.Header{}}
 }
@@ -112,7 +115,7 @@ type response struct {
 }
 
 // JSON decodes the body.
-func (r response) JSON(t *testing.T) map[string]any {
+func (r response) JSON(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.Body, &m); err != nil {

@@ -13,7 +13,7 @@ import (
 )
 
 // MustPNG is a w×h PNG of the red/blue halves picture.
-func MustPNG(t *testing.T, w, h int) []byte { return testimage.PNG(t, testimage.Halves(w, h)) }
+func MustPNG(t testing.TB, w, h int) []byte { return testimage.PNG(t, testimage.Halves(w, h)) }
 
 func TestRegisterAndLogin(t *testing.T) {
 	s := MustServe(t)

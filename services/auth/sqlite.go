@@ -18,7 +18,7 @@ import (
 var migrations embed.FS
 
 // SQLiteStore is the Store of `chatroom all`: one SQLite file.
-type SQLiteStore struct{ db *sql.DB }
+type SQLiteStore struct{ db *sqlitedb.DB }
 
 var _ Store = (*SQLiteStore)(nil)
 
@@ -49,7 +49,7 @@ func scanUser(row interface{ Scan(...any) error }) (*Account, error) {
 
 // CreateUser inserts the account.
 func (s *SQLiteStore) CreateUser(ctx context.Context, a *Account) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO users (`+userCols+`, nickname_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.db.W.ExecContext(ctx, `INSERT INTO users (`+userCols+`, nickname_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.Username, a.UsernameKey, a.Nickname, a.PasswordHash, a.Avatar, a.CreatedAt.UnixMilli(), foldKey(a.Nickname))
 	if sqlitedb.IsUnique(err) {
 		return errUsernameTaken()
@@ -125,7 +125,7 @@ func (s *SQLiteStore) users(ctx context.Context, query string, args ...any) ([]*
 
 // CreateSession inserts a session.
 func (s *SQLiteStore) CreateSession(ctx context.Context, se *Session) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+	_, err := s.db.W.ExecContext(ctx, `INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
 		se.ID, se.TokenHash, se.UserID, se.CreatedAt.UnixMilli(), se.ExpiresAt.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
@@ -151,7 +151,7 @@ func (s *SQLiteStore) SessionByTokenHash(ctx context.Context, hash string) (*Ses
 
 // DeleteSession removes a session.
 func (s *SQLiteStore) DeleteSession(ctx context.Context, id string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
+	if _, err := s.db.W.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
@@ -159,7 +159,7 @@ func (s *SQLiteStore) DeleteSession(ctx context.Context, id string) error {
 
 // DeleteExpiredSessions removes and returns the sessions expired at now.
 func (s *SQLiteStore) DeleteExpiredSessions(ctx context.Context, now time.Time) ([]*Session, error) {
-	rows, err := s.db.QueryContext(ctx, `DELETE FROM sessions WHERE expires_at <= ? RETURNING id, user_id`, now.UnixMilli())
+	rows, err := s.db.W.QueryContext(ctx, `DELETE FROM sessions WHERE expires_at <= ? RETURNING id, user_id`, now.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("delete expired sessions: %w", err)
 	}
@@ -177,7 +177,7 @@ func (s *SQLiteStore) DeleteExpiredSessions(ctx context.Context, now time.Time) 
 
 // AddAttempt records an attempt.
 func (s *SQLiteStore) AddAttempt(ctx context.Context, key string, at time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO attempts (key, at) VALUES (?, ?)`, key, at.UnixMilli()); err != nil {
+	if _, err := s.db.W.ExecContext(ctx, `INSERT INTO attempts (key, at) VALUES (?, ?)`, key, at.UnixMilli()); err != nil {
 		return fmt.Errorf("add attempt: %w", err)
 	}
 	return nil
@@ -194,7 +194,7 @@ func (s *SQLiteStore) CountAttempts(ctx context.Context, key string, since time.
 
 // ClearAttempts forgets a key's attempts.
 func (s *SQLiteStore) ClearAttempts(ctx context.Context, key string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM attempts WHERE key = ?`, key); err != nil {
+	if _, err := s.db.W.ExecContext(ctx, `DELETE FROM attempts WHERE key = ?`, key); err != nil {
 		return fmt.Errorf("clear attempts: %w", err)
 	}
 	return nil
@@ -202,7 +202,7 @@ func (s *SQLiteStore) ClearAttempts(ctx context.Context, key string) error {
 
 // PruneAttempts forgets old attempts.
 func (s *SQLiteStore) PruneAttempts(ctx context.Context, before time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM attempts WHERE at < ?`, before.UnixMilli()); err != nil {
+	if _, err := s.db.W.ExecContext(ctx, `DELETE FROM attempts WHERE at < ?`, before.UnixMilli()); err != nil {
 		return fmt.Errorf("prune attempts: %w", err)
 	}
 	return nil

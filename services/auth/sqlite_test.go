@@ -9,11 +9,11 @@ import (
 )
 
 func TestSQLiteStore(t *testing.T) {
-	testStore(t, MustOpenSQLite)
+	testStore(t, func(t *testing.T) auth.Store { return MustOpenSQLite(t) })
 }
 
 // MustOpenSQLite opens a fresh SQLite auth store in a temporary folder.
-func MustOpenSQLite(t *testing.T) auth.Store {
+func MustOpenSQLite(t testing.TB) auth.Store {
 	t.Helper()
 	s, err := auth.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "auth.db"))
 	if err != nil {
