@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"regexp"
+	"strings"
 
 	"github.com/webchatroom/chatroom/internal/apperr"
 )
@@ -35,6 +36,11 @@ var keyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_.-]*)
 func checkKey(key string) error {
 	if len(key) > 512 || !keyPattern.MatchString(key) {
 		return apperr.Errorf(apperr.Invalid, "invalid object key %q", key)
+	}
+	for seg := range strings.SplitSeq(key, "/") {
+		if len(seg) > 255 { // a file name on disk, a path segment in MinIO
+			return apperr.Errorf(apperr.Invalid, "invalid object key %q", key)
+		}
 	}
 	return nil
 }

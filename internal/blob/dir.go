@@ -85,6 +85,10 @@ func (d *Dir) Get(_ context.Context, key string) (Object, error) {
 		f.Close()
 		return nil, fmt.Errorf("blob get %s: %w", key, err)
 	}
+	if !st.Mode().IsRegular() { // a folder: only a prefix of other keys
+		f.Close()
+		return nil, apperr.Errorf(apperr.NotFound, "object not found")
+	}
 	return fileObject{File: f, size: st.Size()}, nil
 }
 
@@ -93,7 +97,11 @@ func (d *Dir) Delete(_ context.Context, key string) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	if err := os.Remove(d.path(key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	p := d.path(key)
+	if st, err := os.Lstat(p); err == nil && st.IsDir() { // a prefix, not an object
+		return nil
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("blob delete %s: %w", key, err)
 	}
 	return nil

@@ -22,6 +22,7 @@ var fiberCodes = map[int]string{
 // errorHandler writes err as the contract's JSON error.
 func (a *App) errorHandler(c *fiber.Ctx, err error) error {
 	e := toAppErr(err)
+	setSecurityHeaders(c)
 	if apperr.IsInternal(e) {
 		a.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 	}

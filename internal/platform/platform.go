@@ -145,7 +145,7 @@ func (a *App) observe(m *httpMetrics) fiber.Handler {
 			route = "unmatched"
 		}
 		d := time.Since(start)
-		m.observe(c.Method(), route, status, d)
+		m.observe(strings.Clone(c.Method()), route, status, d) // c.Method aliases a reused buffer; the metric keeps the label
 		level := slog.LevelInfo
 		if strings.HasPrefix(c.Path(), "/healthz") || strings.HasPrefix(c.Path(), "/readyz") || c.Path() == "/metrics" || strings.HasPrefix(c.Path(), "/assets/") {
 			level = slog.LevelDebug

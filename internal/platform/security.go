@@ -18,6 +18,14 @@ const ContentSecurityPolicy = "default-src 'self'; img-src 'self' data: blob:; m
 const SandboxPolicy = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
 
 func securityHeaders(c *fiber.Ctx) error {
+	setSecurityHeaders(c)
+	return c.Next()
+}
+
+// setSecurityHeaders sets the headers every response carries, errors
+// included (Fiber answers some errors, like a too-large body, without
+// running any middleware).
+func setSecurityHeaders(c *fiber.Ctx) {
 	h := &c.Response().Header
 	h.Set("Content-Security-Policy", ContentSecurityPolicy)
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -29,13 +37,10 @@ func securityHeaders(c *fiber.Ctx) error {
 	if c.Protocol() == "https" {
 		h.Set("Strict-Transport-Security", "max-age=31536000")
 	}
-	return c.Next()
 }
 
-// sameOrigin refuses unsafe requests a browser sent from another site, the
-// way net/http.CrossOriginProtection does: Sec-Fetch-Site first, then Origin
-// against the request's own origin and the configured public origins.
-// Requests with neither header do not come from a browser and pass.
+// sameOrigin refuses unsafe requests a browser sent from another site (see
+// OriginAllowed).
 func (a *App) sameOrigin(c *fiber.Ctx) error {
 	switch c.Method() {
 	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
@@ -47,20 +52,21 @@ func (a *App) sameOrigin(c *fiber.Ctx) error {
 	return apperr.Errorf(apperr.ForbiddenOrigin, "Cross-site request refused.")
 }
 
-// OriginAllowed reports whether the request comes from this site: the
-// Origin header equals the request's own scheme://host or a configured
-// public origin; without Origin, Sec-Fetch-Site decides; with neither the
-// client is not a browser.
+// OriginAllowed reports whether the request comes from this site, the way
+// net/http.CrossOriginProtection decides: a browser's Sec-Fetch-Site
+// "same-origin" or "none" passes; any other value passes only with an
+// Origin among the configured public origins. Without Sec-Fetch-Site (older
+// browsers), Origin must be the request's own scheme://host or a public
+// origin. With neither header the client is not a browser and passes.
 func (a *App) OriginAllowed(c *fiber.Ctx) bool {
 	origin := c.Get(fiber.HeaderOrigin)
-	if origin != "" {
-		return a.originMatches(c, origin)
-	}
 	switch c.Get("Sec-Fetch-Site") {
-	case "", "same-origin", "none":
+	case "same-origin", "none":
 		return true
+	case "":
+		return origin == "" || a.originMatches(c, origin)
 	}
-	return false
+	return origin != "" && a.isPublicOrigin(origin)
 }
 
 func (a *App) originMatches(c *fiber.Ctx, origin string) bool {
@@ -68,6 +74,11 @@ func (a *App) originMatches(c *fiber.Ctx, origin string) bool {
 	if origin == strings.ToLower(c.Protocol()+"://"+c.Hostname()) {
 		return true
 	}
+	return a.isPublicOrigin(origin)
+}
+
+func (a *App) isPublicOrigin(origin string) bool {
+	origin = strings.TrimSuffix(strings.ToLower(origin), "/")
 	for _, o := range a.cfg.PublicOrigins {
 		if origin == strings.TrimSuffix(strings.ToLower(o), "/") {
 			return true

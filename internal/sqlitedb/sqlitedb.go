@@ -65,7 +65,7 @@ func openPool(ctx context.Context, path, txlock string, conns int) (*sql.DB, err
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", txlock)
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
