@@ -60,48 +60,48 @@ func (b *binder) list(p *[]string, name, usage string) {
 	})
 }
 
+// parsed defines a flag of any parsed type whose default may come from the
+// environment; a bad environment value is reported, not ignored.
+func parsed[T any](b *binder, p *T, name string, def T, usage, want string, parse func(string) (T, error)) {
+	if v, ok := b.env(name); ok {
+		if val, err := parse(v); err != nil {
+			b.errs = append(b.errs, fmt.Sprintf("%s=%q: %s", envName(name), v, want))
+		} else {
+			def = val
+		}
+	}
+	*p = def
+	b.fs.Func(name, fmt.Sprintf("%s (default %v) [%s]", usage, def, envName(name)), func(v string) error {
+		val, err := parse(v)
+		if err != nil {
+			return fmt.Errorf("%s", want)
+		}
+		*p = val
+		return nil
+	})
+}
+
 func (b *binder) boolean(p *bool, name string, def bool, usage string) {
 	if v, ok := b.env(name); ok {
-		parsed, err := strconv.ParseBool(v)
+		parsedBool, err := strconv.ParseBool(v)
 		if err != nil {
 			b.errs = append(b.errs, fmt.Sprintf("%s=%q: not true or false", envName(name), v))
 		}
-		def = parsed
+		def = parsedBool
 	}
-	b.fs.BoolVar(p, name, def, usage+" ["+envName(name)+"]")
+	b.fs.BoolVar(p, name, def, usage+" ["+envName(name)+"]") // a bool flag may stand alone: --s3-tls
 }
 
 func (b *binder) integer(p *int, name string, def int, usage string) {
-	if v, ok := b.env(name); ok {
-		parsed, err := strconv.Atoi(v)
-		if err != nil {
-			b.errs = append(b.errs, fmt.Sprintf("%s=%q: not a whole number", envName(name), v))
-		}
-		def = parsed
-	}
-	b.fs.IntVar(p, name, def, usage+" ["+envName(name)+"]")
+	parsed(b, p, name, def, usage, "not a whole number", strconv.Atoi)
 }
 
 func (b *binder) int64(p *int64, name string, def int64, usage string) {
-	if v, ok := b.env(name); ok {
-		parsed, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			b.errs = append(b.errs, fmt.Sprintf("%s=%q: not a whole number", envName(name), v))
-		}
-		def = parsed
-	}
-	b.fs.Int64Var(p, name, def, usage+" ["+envName(name)+"]")
+	parsed(b, p, name, def, usage, "not a whole number", func(v string) (int64, error) { return strconv.ParseInt(v, 10, 64) })
 }
 
 func (b *binder) duration(p *time.Duration, name string, def time.Duration, usage string) {
-	if v, ok := b.env(name); ok {
-		parsed, err := time.ParseDuration(v)
-		if err != nil {
-			b.errs = append(b.errs, fmt.Sprintf("%s=%q: not a duration like 15m", envName(name), v))
-		}
-		def = parsed
-	}
-	b.fs.DurationVar(p, name, def, usage+" ["+envName(name)+"]")
+	parsed(b, p, name, def, usage, "not a duration like 15m", time.ParseDuration)
 }
 
 func splitList(s string) []string {

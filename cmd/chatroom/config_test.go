@@ -32,3 +32,13 @@ func TestConfigFlagsAndEnv(t *testing.T) {
 		t.Fatal("a stray argument was accepted")
 	}
 }
+
+func TestConfigBoolFlagStandsAlone(t *testing.T) {
+	c, err := parseConfig("all", []string{"--s3-tls", "--addr", ":1"})
+	if err != nil || !c.S3.TLS || c.Addr != ":1" {
+		t.Fatalf("--s3-tls alone: %+v %v", c.S3, err)
+	}
+	if _, err := parseConfig("all", []string{"--limit-login-failures", "many"}); err == nil {
+		t.Fatal("a bad number was accepted")
+	}
+}

@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/webchatroom/chatroom/internal/apperr"
 	"github.com/webchatroom/chatroom/internal/platform"
+	"github.com/webchatroom/chatroom/internal/testenv"
 	"github.com/webchatroom/chatroom/internal/wire"
 )
 
@@ -34,25 +34,7 @@ type server struct {
 	app    *platform.App
 	url    string // http://127.0.0.1:port
 	echoes atomic.Int64
-	logs   *syncBuffer
-}
-
-// syncBuffer collects the app's log lines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs   *testenv.Buffer
 }
 
 func verify(_ context.Context, token string) (wire.SessionVerifyReply, error) {
@@ -69,7 +51,7 @@ func verify(_ context.Context, token string) (wire.SessionVerifyReply, error) {
 // until the test ends.
 func MustServe(tb testing.TB, cfg platform.Config) *server {
 	tb.Helper()
-	s := &server{logs: &syncBuffer{}}
+	s := &server{logs: &testenv.Buffer{}}
 	cfg.Log = slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	app := platform.New(cfg)
 	app.Post("/api/echo", func(c *fiber.Ctx) error {
