@@ -9,3 +9,21 @@ const (
 	// SubjectSessionRevoked is an event: SessionRevoked.
 	SubjectSessionRevoked = "auth.session.revoked"
 )
+
+// Chat subjects.
+const (
+	// SubjectHistoryAppend is a request: AppendRequest → AppendReply.
+	SubjectHistoryAppend = "history.append"
+	// SubjectHistoryMembers is a request: MembersRequest → MembersReply.
+	SubjectHistoryMembers = "history.members"
+	// SubjectHistoryRead is a request: ReadRequest → ReadReply.
+	SubjectHistoryRead = "history.read"
+	// SubjectDeliver is an event every gateway receives: Delivery.
+	SubjectDeliver = "chat.deliver"
+	// SubjectPresenceConn is an event from gateways: ConnEvent.
+	SubjectPresenceConn = "presence.conn"
+	// SubjectPresenceHeartbeat is an event from gateways: GatewayHeartbeat.
+	SubjectPresenceHeartbeat = "presence.heartbeat"
+	// SubjectPresenceGet is a request: PresenceRequest → PresenceReply.
+	SubjectPresenceGet = "presence.get"
+)

@@ -1,0 +1,144 @@
+package wire
+
+import "encoding/json"
+
+// Message kinds.
+const (
+	KindText  = "text"
+	KindImage = "image"
+	KindVoice = "voice"
+)
+
+// Conversation kinds, and the lobby's fixed ID.
+const (
+	ConversationRoom   = "room"
+	ConversationDirect = "direct"
+	LobbyID            = "lobby"
+)
+
+// Media is the metadata of an image or voice message.
+type Media struct {
+	ID           string `json:"id"`
+	URL          string `json:"url"`
+	ThumbnailURL string `json:"thumbnail_url,omitempty"`
+	Mime         string `json:"mime"`
+	Size         int64  `json:"size"`
+	Width        int    `json:"width,omitempty"`
+	Height       int    `json:"height,omitempty"`
+	DurationMS   int    `json:"duration_ms,omitempty"`
+	Waveform     []int  `json:"waveform,omitempty"`
+}
+
+// Message is one stored message as the contract shows it.
+type Message struct {
+	ID             string `json:"id"`
+	ConversationID string `json:"conversation_id"`
+	Seq            int64  `json:"seq"`
+	Sender         User   `json:"sender"`
+	Kind           string `json:"kind"`
+	Text           string `json:"text"`
+	Media          *Media `json:"media,omitempty"`
+	ClientID       string `json:"client_id"`
+	CreatedAt      Time   `json:"created_at"`
+}
+
+// Conversation is the lobby or a direct conversation, as one user sees it.
+type Conversation struct {
+	ID          string   `json:"id"`
+	Kind        string   `json:"kind"`
+	Title       string   `json:"title"`
+	Peer        *User    `json:"peer,omitempty"`
+	LastMessage *Message `json:"last_message,omitempty"`
+	Unread      int64    `json:"unread"`
+}
+
+// AppendRequest asks history to store a message the gateway received. The
+// gateway fills SenderID from the verified session; history assigns ID,
+// seq and time and checks that the sender may write to the conversation.
+type AppendRequest struct {
+	SenderID       string `json:"sender_id"`
+	ConversationID string `json:"conversation_id"`
+	ClientID       string `json:"client_id"`
+	Kind           string `json:"kind"`
+	Text           string `json:"text,omitempty"`
+	MediaID        string `json:"media_id,omitempty"`
+}
+
+// AppendReply is the stored message (the first one stored for a repeated
+// (sender, client_id)) and who may read it: Members is nil for the lobby
+// (everyone) and the two user IDs of a direct conversation.
+type AppendReply struct {
+	Message   Message  `json:"message"`
+	Members   []string `json:"members"`
+	Duplicate bool     `json:"duplicate"`
+}
+
+// MembersRequest asks which users may read a conversation, on behalf of
+// UserID, who must be one of them (else not_found).
+type MembersRequest struct {
+	UserID         string `json:"user_id"`
+	ConversationID string `json:"conversation_id"`
+}
+
+// MembersReply: Members nil means everyone (the lobby).
+type MembersReply struct {
+	Members []string `json:"members"`
+}
+
+// ReadRequest moves UserID's read marker in a conversation forward to Seq.
+type ReadRequest struct {
+	UserID         string `json:"user_id"`
+	ConversationID string `json:"conversation_id"`
+	Seq            int64  `json:"seq"`
+}
+
+// ReadReply is empty; errors are codes (not_found, invalid_input).
+type ReadReply struct{}
+
+// Delivery is what gateways fan out: Frame, already encoded once, goes to
+// every open WebSocket of every user in Members (nil: every connection).
+// ExceptConn, when set, is a connection that must not get it (the sender's
+// own socket already had its ack).
+type Delivery struct {
+	Members    []string        `json:"members"`
+	ExceptConn string          `json:"except_conn,omitempty"`
+	Frame      json.RawMessage `json:"frame"`
+}
+
+// ConnEvent tells presence a WebSocket opened or closed on a gateway.
+type ConnEvent struct {
+	GatewayID string `json:"gateway_id"`
+	ConnID    string `json:"conn_id"`
+	User      User   `json:"user"`
+	Open      bool   `json:"open"`
+}
+
+// GatewayHeartbeat is a gateway's full list of open connections, sent every
+// few seconds; presence drops a gateway silent for longer than its timeout.
+type GatewayHeartbeat struct {
+	GatewayID string     `json:"gateway_id"`
+	Conns     []ConnUser `json:"conns"`
+}
+
+// ConnUser is one open connection in a heartbeat.
+type ConnUser struct {
+	ConnID string `json:"conn_id"`
+	User   User   `json:"user"`
+}
+
+// OnlineUser is a user with at least one open connection.
+type OnlineUser struct {
+	User
+	OnlineSince Time `json:"online_since"`
+}
+
+// PresenceRequest asks presence for the online list (or just the count).
+type PresenceRequest struct {
+	CountOnly bool `json:"count_only"`
+}
+
+// PresenceReply is everyone online, most recent arrivals first.
+type PresenceReply struct {
+	OnlineCount int          `json:"online_count"`
+	Users       []OnlineUser `json:"users"`
+}
