@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/webchatroom/chatroom/internal/apperr"
+	"github.com/webchatroom/chatroom/internal/bus"
 	"github.com/webchatroom/chatroom/internal/wire"
 )
 
@@ -43,4 +44,12 @@ func RequireUser(verify Verifier) fiber.Handler {
 func Session(c *fiber.Ctx) (wire.SessionVerifyReply, bool) {
 	s, ok := c.Locals(sessionKey).(wire.SessionVerifyReply)
 	return s, ok
+}
+
+// BusVerifier checks sessions by asking the auth service over the bus:
+// what every service but auth uses.
+func BusVerifier(conn *bus.Conn) Verifier {
+	return func(ctx context.Context, token string) (wire.SessionVerifyReply, error) {
+		return bus.Request[wire.SessionVerifyRequest, wire.SessionVerifyReply](ctx, conn, wire.SubjectSessionVerify, wire.SessionVerifyRequest{Token: token})
+	}
 }
