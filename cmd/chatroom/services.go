@@ -7,6 +7,7 @@ import (
 
 	"github.com/webchatroom/chatroom/internal/platform"
 	"github.com/webchatroom/chatroom/services/auth"
+	"github.com/webchatroom/chatroom/services/chat"
 )
 
 // service is one sub-command: what it needs and how it starts.
@@ -22,7 +23,7 @@ var allServices = []string{"auth", "presence", "chat", "media", "history"}
 var services = map[string]service{
 	"auth":     {needs: []dependency{needNATS, needMongo, needS3}, bodyLimit: 6 << 20, start: startAuth},
 	"presence": {needs: []dependency{needNATS}, start: startOnBus("presence")},
-	"chat":     {needs: []dependency{needNATS}, start: startOnBus("chat")},
+	"chat":     {needs: []dependency{needNATS}, start: startChat},
 	"media":    {needs: []dependency{needNATS, needMongo, needS3}, bodyLimit: 12 << 20, start: startOnBus("media", needMongo, needS3)},
 	"history":  {needs: []dependency{needNATS, needMongo}, start: startOnBus("history", needMongo)},
 	"web":      {start: func(context.Context, *runtime, *platform.App) error { return nil }},
@@ -67,6 +68,21 @@ func startAuth(ctx context.Context, rt *runtime, app *platform.App) error {
 	svc.Routes(app)
 	app.AddCheck("auth_nats", conn.Ping)
 	app.AddCheck("auth_store", svc.Ping)
+	go svc.Run(ctx)
+	return nil
+}
+
+func startChat(ctx context.Context, rt *runtime, app *platform.App) error {
+	conn, err := rt.bus("chat")
+	if err != nil {
+		return err
+	}
+	svc := chat.New(chat.Config{Bus: conn, App: app, Log: rt.log})
+	if err := svc.Subscribe(); err != nil {
+		return fmt.Errorf("chat subscribe: %w", err)
+	}
+	svc.Routes(app)
+	app.AddCheck("chat_nats", svc.Ping)
 	go svc.Run(ctx)
 	return nil
 }

@@ -69,6 +69,11 @@ func (a *App) OriginAllowed(c *fiber.Ctx) bool {
 	return origin != "" && a.isPublicOrigin(origin)
 }
 
+// OriginMatches reports whether origin is the request's own scheme://host
+// or a configured public origin: the WebSocket handshake's check (a GET, so
+// the same-origin middleware does not cover it).
+func (a *App) OriginMatches(c *fiber.Ctx, origin string) bool { return a.originMatches(c, origin) }
+
 func (a *App) originMatches(c *fiber.Ctx, origin string) bool {
 	origin = strings.TrimSuffix(strings.ToLower(origin), "/")
 	if origin == strings.ToLower(c.Protocol()+"://"+c.Hostname()) {

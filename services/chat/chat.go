@@ -1,0 +1,192 @@
+// Package chat is the WebSocket gateway: it verifies sessions, receives
+// frames, asks history to store messages, acknowledges them, and fans out
+// everything published on chat.deliver to the connections open here.
+package chat
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/webchatroom/chatroom/internal/apperr"
+	"github.com/webchatroom/chatroom/internal/bus"
+	"github.com/webchatroom/chatroom/internal/ids"
+	"github.com/webchatroom/chatroom/internal/platform"
+	"github.com/webchatroom/chatroom/internal/wire"
+)
+
+// Config shapes the gateway. Zero fields take the defaults of DESIGN §4–§5.
+type Config struct {
+	Bus       *bus.Conn
+	App       *platform.App // for the Origin check and metrics
+	Log       *slog.Logger
+	GatewayID string // unique per process; random when empty
+
+	FrameBytes        int           // largest client frame (64 KiB)
+	RateCount         int           // messages per user …
+	RateWindow        time.Duration // … per window (20 per 10 s)
+	QueueFrames       int           // a connection's send queue, in frames …
+	QueueBytes        int           // … and bytes; full means too slow
+	PingInterval      time.Duration // 25 s
+	IdleTimeout       time.Duration // 60 s without a frame or pong closes
+	HeartbeatInterval time.Duration // presence heartbeat, 5 s
+	WriteTimeout      time.Duration // one write() to a socket, 10 s
+}
+
+func (c *Config) defaults() {
+	set := func(p *time.Duration, d time.Duration) {
+		if *p == 0 {
+			*p = d
+		}
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	if c.GatewayID == "" {
+		c.GatewayID = "gw-" + ids.New()[:12]
+	}
+	if c.FrameBytes == 0 {
+		c.FrameBytes = 64 << 10
+	}
+	if c.RateCount == 0 {
+		c.RateCount = 20
+	}
+	if c.QueueFrames == 0 {
+		c.QueueFrames = 1024
+	}
+	if c.QueueBytes == 0 {
+		c.QueueBytes = 4 << 20
+	}
+	set(&c.RateWindow, 10*time.Second)
+	set(&c.PingInterval, 25*time.Second)
+	set(&c.IdleTimeout, 60*time.Second)
+	set(&c.HeartbeatInterval, 5*time.Second)
+	set(&c.WriteTimeout, 10*time.Second)
+}
+
+// Service is one gateway.
+type Service struct {
+	cfg    Config
+	bus    *bus.Conn
+	log    *slog.Logger
+	hub    *hub
+	limits *rateLimiter
+	verify platform.Verifier
+
+	membersMu sync.Mutex
+	members   map[string]membersEntry // user|conversation → members
+}
+
+type membersEntry struct {
+	members []string
+	at      time.Time
+}
+
+// New builds a gateway; call Subscribe, Routes and Run.
+func New(cfg Config) *Service {
+	cfg.defaults()
+	var m *metrics
+	if cfg.App != nil {
+		m = newMetrics(cfg.App.Registry())
+	} else {
+		m = newMetrics(nil)
+	}
+	return &Service{
+		cfg: cfg, bus: cfg.Bus, log: cfg.Log.With("service", "chat", "gateway", cfg.GatewayID),
+		hub: newHub(cfg, m), limits: newRateLimiter(cfg.RateCount, cfg.RateWindow),
+		verify: platform.BusVerifier(cfg.Bus), members: map[string]membersEntry{},
+	}
+}
+
+// Subscribe receives deliveries for this gateway's connections and closes
+// the sockets of sessions that end.
+func (s *Service) Subscribe() error {
+	if _, err := bus.Subscribe(s.bus, wire.SubjectDeliver, s.hub.deliver); err != nil {
+		return err
+	}
+	_, err := bus.Subscribe(s.bus, wire.SubjectSessionRevoked, func(e wire.SessionRevoked) {
+		s.hub.each(func(c *conn) {
+			if c.sessionID == e.SessionID {
+				c.closeWith(closeSessionEnded, "session ended")
+			}
+		})
+	})
+	return err
+}
+
+// Routes mounts GET /ws.
+func (s *Service) Routes(r fiber.Router) {
+	r.Get("/ws", s.handshake, websocket.New(s.serve, websocket.Config{
+		HandshakeTimeout: 10 * time.Second,
+		ReadBufferSize:   1024,
+		WriteBufferSize:  256, // the gateway writes frames itself; the library's buffer is for its rare control frames
+		WriteBufferPool:  &sync.Pool{},
+	}))
+}
+
+const sessionLocal = "chat.session"
+
+// handshake checks, before upgrading, that this is a WebSocket from this
+// site (Origin) with a live session.
+func (s *Service) handshake(c *fiber.Ctx) error {
+	if !websocket.IsWebSocketUpgrade(c) {
+		return &apperr.Error{Code: "upgrade_required", Message: "Connect with a WebSocket."}
+	}
+	origin := c.Get(fiber.HeaderOrigin)
+	if origin == "" || s.cfg.App == nil || !s.cfg.App.OriginMatches(c, origin) {
+		return apperr.Errorf(apperr.ForbiddenOrigin, "WebSocket from another site refused.")
+	}
+	token := c.Cookies(platform.SessionCookie)
+	if token == "" {
+		return apperr.Errorf(apperr.Unauthorized, "Please log in.")
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), 5*time.Second)
+	defer cancel()
+	sess, err := s.verify(ctx, token)
+	if err != nil {
+		return err
+	}
+	c.Locals(sessionLocal, sess)
+	return c.Next()
+}
+
+// Run sends presence heartbeats, pings every connection and closes expired
+// sessions until ctx ends; then it tells every client to reconnect.
+func (s *Service) Run(ctx context.Context) {
+	beat := time.NewTicker(s.cfg.HeartbeatInterval)
+	ping := time.NewTicker(s.cfg.PingInterval)
+	defer beat.Stop()
+	defer ping.Stop()
+	s.heartbeat()
+	for {
+		select {
+		case <-ctx.Done():
+			s.hub.each(func(c *conn) { c.closeWith(closeGoingAway, "server restarting") })
+			return
+		case <-beat.C:
+			s.heartbeat()
+			now := time.Now()
+			s.hub.each(func(c *conn) {
+				if !c.expiresAt.IsZero() && now.After(c.expiresAt) {
+					c.closeWith(closeSessionEnded, "session expired")
+				}
+			})
+		case <-ping.C:
+			frame := appendFrame(nil, opPing, nil)
+			s.hub.each(func(c *conn) { c.push(frame, false) })
+		}
+	}
+}
+
+func (s *Service) heartbeat() {
+	if err := s.bus.Publish(wire.SubjectPresenceHeartbeat, wire.GatewayHeartbeat{GatewayID: s.cfg.GatewayID, Conns: s.hub.snapshot()}); err != nil {
+		s.log.Warn("presence heartbeat", "err", err)
+	}
+}
+
+// Ping checks the bus.
+func (s *Service) Ping(ctx context.Context) error { return s.bus.Ping(ctx) }

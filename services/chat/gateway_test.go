@@ -1,0 +1,226 @@
+package chat_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+
+	"github.com/webchatroom/chatroom/internal/bus"
+	"github.com/webchatroom/chatroom/internal/wire"
+	"github.com/webchatroom/chatroom/services/chat"
+)
+
+func TestHandshakeNeedsSessionAndOrigin(t *testing.T) {
+	g := MustServe(t)
+	cookie := g.MustLogin(t, "amy")
+	url := "ws" + strings.TrimPrefix(g.URL, "http") + "/ws"
+	for name, h := range map[string]http.Header{
+		"no cookie":      {"Origin": {g.URL}},
+		"forged cookie":  {"Origin": {g.URL}, "Cookie": {"chatroom_session=forged"}},
+		"other origin":   {"Origin": {"https://evil.example"}, "Cookie": {cookie}},
+		"no origin":      {"Cookie": {cookie}},
+		"origin as path": {"Origin": {g.URL + ".evil.example"}, "Cookie": {cookie}},
+	} {
+		_, resp, err := websocket.DefaultDialer.Dial(url, h)
+		if err == nil {
+			t.Errorf("%s: connected", name)
+			continue
+		}
+		if resp == nil || (resp.StatusCode != 401 && resp.StatusCode != 403) {
+			t.Errorf("%s: %v %v", name, resp, err)
+		}
+	}
+	g.MustDial(t, cookie)
+}
+
+func TestReadyAndBadFrames(t *testing.T) {
+	g := MustServe(t)
+	c, _, err := g.Dial(t, g.MustLogin(t, "ben"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := c.Next(t, "ready")
+	if ready["user"].(map[string]any)["username"] != "ben" || ready["online_count"].(float64) < 1 {
+		t.Fatalf("ready %v", ready)
+	}
+	for raw, code := range map[string]string{
+		"{":                          "invalid_json",
+		`"just a string"`:            "invalid_json",
+		`{"type":"dance"}`:           "unknown_type",
+		`{"type":"send","text":"x"}`: "invalid_input",
+	} {
+		if err := c.ws.WriteMessage(websocket.TextMessage, []byte(raw)); err != nil {
+			t.Fatal(err)
+		}
+		if f := c.Next(t, "error"); f["code"] != code {
+			t.Errorf("%s: %v, want %s", raw, f, code)
+		}
+	}
+	// the connection still works: a delivery reaches it
+	publish(t, g.Bus, nil, "", `{"type":"message","message":{"id":"m1"}}`)
+	if f := c.Next(t, "message"); f["message"].(map[string]any)["id"] != "m1" {
+		t.Fatalf("after bad frames: %v", f)
+	}
+}
+
+func TestOversizeFrameGetsErrorThenClose(t *testing.T) {
+	g := MustServe(t)
+	cookie := g.MustLogin(t, "cat")
+	c := g.MustDial(t, cookie)
+	big := `{"type":"send","client_id":"x","conversation_id":"lobby","kind":"text","text":"` + strings.Repeat("a", 100<<10) + `"}`
+	// the server answers after 64 KiB and closes; the rest of our write may
+	// then fail with "close sent", which is expected
+	if err := c.ws.WriteMessage(websocket.TextMessage, []byte(big)); err != nil && err != websocket.ErrCloseSent {
+		t.Fatal(err)
+	}
+	if f := c.Next(t, "error"); f["code"] != "frame_too_large" {
+		t.Fatalf("100 KiB frame: %v", f)
+	}
+	if code := c.Closed(t); code != 1009 {
+		t.Fatalf("close code %d, want 1009", code)
+	}
+	g.MustDial(t, cookie) // a new connection works
+}
+
+func TestRateLimit(t *testing.T) {
+	g := MustServe(t)
+	// a stand-in history that stores nothing but answers like one
+	if _, err := bus.Handle(g.Bus, wire.SubjectHistoryAppend, "history", func(_ context.Context, r wire.AppendRequest) (wire.AppendReply, error) {
+		return wire.AppendReply{Message: wire.Message{ID: r.ClientID, ClientID: r.ClientID}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := g.MustDial(t, g.MustLogin(t, "dan"))
+	for i := 0; i < 25; i++ {
+		c.Send(map[string]any{"type": "send", "client_id": "c" + string(rune('a'+i)), "conversation_id": "lobby", "kind": "text", "text": "hi"})
+	}
+	acks, limited := 0, 0
+	for acks+limited < 25 {
+		select {
+		case f := <-c.frames:
+			switch {
+			case f["type"] == "ack":
+				acks++
+			case f["type"] == "error" && f["code"] == "rate_limited":
+				limited++
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("acks %d, limited %d", acks, limited)
+		}
+	}
+	if acks != 20 || limited != 5 {
+		t.Fatalf("acks %d, rate_limited %d; want 20 and 5", acks, limited)
+	}
+}
+
+func TestDeliveryReachesOnlyMembers(t *testing.T) {
+	g := MustServe(t)
+	ann, bob := g.MustLogin(t, "ann"), g.MustLogin(t, "bob")
+	a1, a2, b := g.MustDial(t, ann), g.MustDial(t, ann), g.MustDial(t, bob)
+	annID := a1.me
+	publish(t, g.Bus, []string{annID}, "", `{"type":"message","message":{"id":"dm"}}`)
+	a1.Next(t, "message")
+	a2.Next(t, "message")
+	b.None(t, "message", 300*time.Millisecond)
+	publish(t, g.Bus, nil, "", `{"type":"message","message":{"id":"lobby"}}`)
+	for _, c := range []*client{a1, a2, b} {
+		c.Next(t, "message")
+	}
+}
+
+func TestSlowClientIsClosedOthersUnaffected(t *testing.T) {
+	g := MustServe(t, func(c *chat.Config) { c.QueueBytes = 1 << 20 })
+	slowCookie, fastCookie := g.MustLogin(t, "slow"), g.MustLogin(t, "fast")
+	// the slow client never reads: a raw dial whose frames pile up
+	slow, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(g.URL, "http")+"/ws", http.Header{"Cookie": {slowCookie}, "Origin": {g.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	fast := g.MustDial(t, fastCookie)
+	payload := `{"type":"message","message":{"text":"` + strings.Repeat("x", 4000) + `"}}`
+	start := time.Now()
+	for i := 0; i < 3000; i++ { // 12 MB: more than the socket buffers and the queue hold
+		publish(t, g.Bus, nil, "", payload)
+	}
+	got := 0
+	for got < 3000 {
+		select {
+		case _, ok := <-fast.frames:
+			if !ok {
+				t.Fatal("the fast client was closed")
+			}
+			got++
+		case <-time.After(10 * time.Second):
+			t.Fatalf("fast client got %d of 3000", got)
+		}
+	}
+	t.Logf("fast client received 3000 frames in %v", time.Since(start))
+	// reading now, the slow client finds what was in flight, then the end
+	_ = slow.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n := 0
+	for {
+		_, _, err := slow.ReadMessage()
+		if err == nil {
+			n++
+			continue
+		}
+		if ne, ok := err.(interface{ Timeout() bool }); ok && ne.Timeout() {
+			t.Fatalf("the slow client was never closed (read %d frames)", n)
+		}
+		break
+	}
+	if n >= 3000 {
+		t.Fatalf("the slow client got all %d frames: it was never dropped", n)
+	}
+	t.Logf("slow client closed after %d of 3000 frames", n)
+}
+
+func TestLogoutClosesSockets(t *testing.T) {
+	g := MustServe(t)
+	cookie := g.MustLogin(t, "eve")
+	c := g.MustDial(t, cookie)
+	req, _ := http.NewRequest("POST", g.URL+"/api/auth/logout", nil)
+	req.Header.Set("Cookie", cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 204 {
+		t.Fatalf("logout: %v %v", resp, err)
+	}
+	if code := c.Closed(t); code != 4001 {
+		t.Fatalf("close code %d, want 4001", code)
+	}
+}
+
+func TestIdleConnectionIsDropped(t *testing.T) {
+	g := MustServe(t, func(c *chat.Config) { c.IdleTimeout = 300 * time.Millisecond; c.PingInterval = time.Hour })
+	cookie := g.MustLogin(t, "fay")
+	// a client that never answers pings nor sends: its reads stall
+	raw, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(g.URL, "http")+"/ws", http.Header{"Cookie": {cookie}, "Origin": {g.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetPingHandler(func(string) error { return nil }) // silent
+	_ = raw.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	for {
+		if _, _, err := raw.ReadMessage(); err != nil {
+			break
+		}
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("idle connection dropped after %v", d)
+	}
+}
+
+func publish(t testing.TB, b *bus.Conn, members []string, except, frame string) {
+	t.Helper()
+	if err := b.Publish(wire.SubjectDeliver, wire.Delivery{Members: members, ExceptConn: except, Frame: json.RawMessage(frame)}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,276 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/gofiber/contrib/websocket"
+
+	"github.com/webchatroom/chatroom/internal/apperr"
+	"github.com/webchatroom/chatroom/internal/bus"
+	"github.com/webchatroom/chatroom/internal/ids"
+	"github.com/webchatroom/chatroom/internal/wire"
+)
+
+// clientFrame is every field a client frame may carry.
+type clientFrame struct {
+	Type           string `json:"type"`
+	ClientID       string `json:"client_id"`
+	ConversationID string `json:"conversation_id"`
+	Kind           string `json:"kind"`
+	Text           string `json:"text"`
+	MediaID        string `json:"media_id"`
+	Seq            int64  `json:"seq"`
+}
+
+// errorFrame is the contract's error frame.
+type errorFrame struct {
+	Type     string `json:"type"`
+	ClientID string `json:"client_id,omitempty"`
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+}
+
+// serve runs one connection: register, announce, read until it ends.
+func (s *Service) serve(ws *websocket.Conn) {
+	sess, _ := ws.Locals(sessionLocal).(wire.SessionVerifyReply)
+	c := &conn{id: "c-" + ids.New(), user: sess.User, sessionID: sess.SessionID, expiresAt: sess.ExpiresAt.Time, netConn: ws.NetConn(), hub: s.hub}
+	s.hub.add(c)
+	s.publishConn(c, true)
+	defer func() {
+		c.drain(time.Second)
+		c.shut()
+		s.hub.remove(c)
+		s.limits.forget(c.user.ID, time.Now())
+		s.publishConn(c, false)
+	}()
+	s.sendJSON(c, map[string]any{"type": "ready", "user": c.user, "online_count": s.onlineCount()})
+
+	ws.SetPingHandler(func(data string) error {
+		_ = ws.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
+		c.push(appendFrame(nil, opPong, []byte(data)), false)
+		return nil
+	})
+	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout)) })
+	ws.SetCloseHandler(func(code int, _ string) error {
+		c.closeWith(closeNormal, "")
+		return nil
+	})
+	w := &worker{}
+	for {
+		_ = ws.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
+		typ, r, err := ws.NextReader()
+		if err != nil {
+			return
+		}
+		data, err := io.ReadAll(io.LimitReader(r, int64(s.cfg.FrameBytes)+1))
+		if err != nil {
+			return
+		}
+		if len(data) > s.cfg.FrameBytes {
+			s.sendError(c, "", "frame_too_large", "A frame may be at most 64 KiB.")
+			c.closeWith(closeTooBig, "frame too large")
+			return
+		}
+		if typ != websocket.TextMessage {
+			s.sendError(c, "", "invalid_json", "Frames are JSON text.")
+			continue
+		}
+		s.handle(c, w, data)
+	}
+}
+
+func (s *Service) handle(c *conn, w *worker, data []byte) {
+	var f clientFrame
+	if err := json.Unmarshal(data, &f); err != nil {
+		s.sendError(c, "", "invalid_json", "The frame is not a JSON object.")
+		return
+	}
+	s.hub.metrics.received.WithLabelValues(frameLabel(f.Type)).Inc()
+	switch f.Type {
+	case "send":
+		if f.ClientID == "" || len(f.ClientID) > 64 {
+			s.sendError(c, f.ClientID, apperr.Invalid, "A send needs a client_id of at most 64 characters.")
+			return
+		}
+		if !s.limits.allow(c.user.ID, time.Now()) {
+			s.sendError(c, f.ClientID, apperr.RateLimited, "You are sending too fast; wait a few seconds.")
+			return
+		}
+		w.do(func() { s.send(c, f) })
+	case "typing":
+		w.do(func() { s.typing(c, f) })
+	case "read":
+		w.do(func() { s.read(c, f) })
+	default:
+		s.sendError(c, "", "unknown_type", "Unknown frame type.")
+	}
+}
+
+func frameLabel(t string) string {
+	switch t {
+	case "send", "typing", "read":
+		return t
+	}
+	return "other"
+}
+
+// send stores a message through history, acknowledges it to the sender and
+// publishes it to the conversation's members on every gateway.
+func (s *Service) send(c *conn, f clientFrame) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	reply, err := bus.Request[wire.AppendRequest, wire.AppendReply](ctx, s.bus, wire.SubjectHistoryAppend, wire.AppendRequest{
+		SenderID: c.user.ID, ConversationID: f.ConversationID, ClientID: f.ClientID, Kind: f.Kind, Text: f.Text, MediaID: f.MediaID,
+	})
+	if err != nil {
+		e := apperr.As(err)
+		s.sendError(c, f.ClientID, e.Code, e.Message)
+		return
+	}
+	s.sendJSON(c, map[string]any{"type": "ack", "client_id": f.ClientID, "message": reply.Message})
+	if reply.Duplicate {
+		return // delivered when it was first stored
+	}
+	frame, _ := json.Marshal(map[string]any{"type": "message", "message": reply.Message})
+	if err := s.bus.Publish(wire.SubjectDeliver, wire.Delivery{Members: reply.Members, ExceptConn: c.id, Frame: frame}); err != nil {
+		s.log.Error("publish message", "err", err)
+	}
+}
+
+// typingEvery is how often one connection's typing is relayed at most.
+const typingEvery = 2 * time.Second
+
+func (s *Service) typing(c *conn, f clientFrame) {
+	now := time.Now()
+	c.mu.Lock()
+	last := c.lastTyping
+	if now.Sub(last) < typingEvery {
+		c.mu.Unlock()
+		return
+	}
+	c.lastTyping = now
+	c.mu.Unlock()
+	members, err := s.membersOf(c.user.ID, f.ConversationID)
+	if err != nil {
+		e := apperr.As(err)
+		s.sendError(c, "", e.Code, e.Message)
+		return
+	}
+	frame, _ := json.Marshal(map[string]any{"type": "typing", "conversation_id": f.ConversationID, "user_id": c.user.ID})
+	_ = s.bus.Publish(wire.SubjectDeliver, wire.Delivery{Members: members, ExceptConn: c.id, Frame: frame})
+}
+
+func (s *Service) read(c *conn, f clientFrame) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := bus.Request[wire.ReadRequest, wire.ReadReply](ctx, s.bus, wire.SubjectHistoryRead, wire.ReadRequest{UserID: c.user.ID, ConversationID: f.ConversationID, Seq: f.Seq}); err != nil {
+		e := apperr.As(err)
+		s.sendError(c, "", e.Code, e.Message)
+		return
+	}
+	frame, _ := json.Marshal(map[string]any{"type": "read", "conversation_id": f.ConversationID, "seq": f.Seq})
+	_ = s.bus.Publish(wire.SubjectDeliver, wire.Delivery{Members: []string{c.user.ID}, ExceptConn: c.id, Frame: frame})
+}
+
+// membersOf asks history who may read a conversation (cached: membership
+// never changes for the lobby or a direct conversation).
+func (s *Service) membersOf(userID, conversationID string) ([]string, error) {
+	key := userID + "|" + conversationID
+	s.membersMu.Lock()
+	e, ok := s.members[key]
+	s.membersMu.Unlock()
+	if ok && time.Since(e.at) < 10*time.Minute {
+		return e.members, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r, err := bus.Request[wire.MembersRequest, wire.MembersReply](ctx, s.bus, wire.SubjectHistoryMembers, wire.MembersRequest{UserID: userID, ConversationID: conversationID})
+	if err != nil {
+		return nil, err
+	}
+	s.membersMu.Lock()
+	if len(s.members) > 100_000 {
+		s.members = map[string]membersEntry{}
+	}
+	s.members[key] = membersEntry{members: r.Members, at: time.Now()}
+	s.membersMu.Unlock()
+	return r.Members, nil
+}
+
+func (s *Service) onlineCount() int {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	r, err := bus.Request[wire.PresenceRequest, wire.PresenceReply](ctx, s.bus, wire.SubjectPresenceGet, wire.PresenceRequest{CountOnly: true})
+	if err != nil {
+		s.log.Warn("online count", "err", err)
+		return 1
+	}
+	return max(r.OnlineCount, 1) // this user is online, whether presence has seen it yet or not
+}
+
+func (s *Service) publishConn(c *conn, open bool) {
+	if err := s.bus.Publish(wire.SubjectPresenceConn, wire.ConnEvent{GatewayID: s.cfg.GatewayID, ConnID: c.id, User: c.user, Open: open}); err != nil {
+		s.log.Warn("presence event", "err", err)
+	}
+}
+
+func (s *Service) sendJSON(c *conn, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.log.Error("encode frame", "err", err)
+		return
+	}
+	c.send(b)
+}
+
+func (s *Service) sendError(c *conn, clientID, code, message string) {
+	s.sendJSON(c, errorFrame{Type: "error", ClientID: clientID, Code: code, Message: message})
+}
+
+// worker runs one connection's requests in order, in a goroutine that
+// exists only while there is work, so the read loop keeps reading (pongs,
+// typing) while a send waits for storage.
+type worker struct {
+	mu      sync.Mutex
+	pending []func()
+	running bool
+}
+
+// maxPending bounds a connection's queued requests; the rate limit keeps
+// sends far below it.
+const maxPending = 256
+
+func (w *worker) do(f func()) {
+	w.mu.Lock()
+	if len(w.pending) >= maxPending {
+		w.mu.Unlock()
+		return
+	}
+	w.pending = append(w.pending, f)
+	start := !w.running
+	w.running = true
+	w.mu.Unlock()
+	if start {
+		go w.run()
+	}
+}
+
+func (w *worker) run() {
+	for {
+		w.mu.Lock()
+		if len(w.pending) == 0 {
+			w.running = false
+			w.mu.Unlock()
+			return
+		}
+		f := w.pending[0]
+		w.pending = w.pending[1:]
+		w.mu.Unlock()
+		f()
+	}
+}
+
