@@ -273,4 +273,3 @@ func (w *worker) run() {
 		f()
 	}
 }
-
