@@ -26,6 +26,16 @@ type Config struct {
 	LogLevel       string
 	LogFormat      string
 	Auth           auth.Limits
+	Chat           ChatLimits
+}
+
+// ChatLimits are the gateway's limits (DESIGN §4–§5).
+type ChatLimits struct {
+	FrameBytes  int
+	RateCount   int
+	RateWindow  time.Duration
+	QueueFrames int
+	QueueBytes  int
 }
 
 // envName is the environment variable of a flag: --nats-url → CHATROOM_NATS_URL.
@@ -149,6 +159,12 @@ func parseConfig(cmd string, args []string) (Config, error) {
 	b.integer(&l.Registrations, "limit-registrations", l.Registrations, "registrations per IP before 429")
 	b.duration(&l.RegistrationWindow, "limit-registration-window", l.RegistrationWindow, "window of the registration limit")
 	b.duration(&l.SessionTTL, "session-ttl", l.SessionTTL, "how long a login lasts")
+	c.Chat = ChatLimits{FrameBytes: 64 << 10, RateCount: 20, RateWindow: 10 * time.Second, QueueFrames: 1024, QueueBytes: 4 << 20}
+	b.integer(&c.Chat.FrameBytes, "chat-frame-bytes", c.Chat.FrameBytes, "largest WebSocket frame a client may send")
+	b.integer(&c.Chat.RateCount, "chat-rate-count", c.Chat.RateCount, "messages a user may send per rate window")
+	b.duration(&c.Chat.RateWindow, "chat-rate-window", c.Chat.RateWindow, "window of the message rate limit")
+	b.integer(&c.Chat.QueueFrames, "chat-queue-frames", c.Chat.QueueFrames, "frames queued for one connection before it is closed as too slow")
+	b.integer(&c.Chat.QueueBytes, "chat-queue-bytes", c.Chat.QueueBytes, "bytes queued for one connection before it is closed as too slow")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -77,7 +77,9 @@ func startChat(ctx context.Context, rt *runtime, app *platform.App) error {
 	if err != nil {
 		return err
 	}
-	svc := chat.New(chat.Config{Bus: conn, App: app, Log: rt.log})
+	l := rt.cfg.Chat
+	svc := chat.New(chat.Config{Bus: conn, App: app, Log: rt.log, FrameBytes: l.FrameBytes, RateCount: l.RateCount,
+		RateWindow: l.RateWindow, QueueFrames: l.QueueFrames, QueueBytes: l.QueueBytes})
 	if err := svc.Subscribe(); err != nil {
 		return fmt.Errorf("chat subscribe: %w", err)
 	}
