@@ -11,6 +11,7 @@ import (
 	"github.com/fasthttp/websocket"
 
 	"github.com/webchatroom/chatroom/internal/bus"
+	"github.com/webchatroom/chatroom/internal/chattest"
 	"github.com/webchatroom/chatroom/internal/wire"
 	"github.com/webchatroom/chatroom/services/chat"
 )
@@ -54,7 +55,7 @@ func TestReadyAndBadFrames(t *testing.T) {
 		`{"type":"dance"}`:           "unknown_type",
 		`{"type":"send","text":"x"}`: "invalid_input",
 	} {
-		if err := c.ws.WriteMessage(websocket.TextMessage, []byte(raw)); err != nil {
+		if err := c.WS.WriteMessage(websocket.TextMessage, []byte(raw)); err != nil {
 			t.Fatal(err)
 		}
 		if f := c.Next(t, "error"); f["code"] != code {
@@ -75,7 +76,7 @@ func TestOversizeFrameGetsErrorThenClose(t *testing.T) {
 	big := `{"type":"send","client_id":"x","conversation_id":"lobby","kind":"text","text":"` + strings.Repeat("a", 100<<10) + `"}`
 	// the server answers after 64 KiB and closes; the rest of our write may
 	// then fail with "close sent", which is expected
-	if err := c.ws.WriteMessage(websocket.TextMessage, []byte(big)); err != nil && err != websocket.ErrCloseSent {
+	if err := c.WS.WriteMessage(websocket.TextMessage, []byte(big)); err != nil && err != websocket.ErrCloseSent {
 		t.Fatal(err)
 	}
 	if f := c.Next(t, "error"); f["code"] != "frame_too_large" {
@@ -97,12 +98,12 @@ func TestRateLimit(t *testing.T) {
 	}
 	c := g.MustDial(t, g.MustLogin(t, "dan"))
 	for i := 0; i < 25; i++ {
-		c.Send(map[string]any{"type": "send", "client_id": "c" + string(rune('a'+i)), "conversation_id": "lobby", "kind": "text", "text": "hi"})
+		c.Send(t, map[string]any{"type": "send", "client_id": "c" + string(rune('a'+i)), "conversation_id": "lobby", "kind": "text", "text": "hi"})
 	}
 	acks, limited := 0, 0
 	for acks+limited < 25 {
 		select {
-		case f := <-c.frames:
+		case f := <-c.Frames:
 			switch {
 			case f["type"] == "ack":
 				acks++
@@ -122,13 +123,13 @@ func TestDeliveryReachesOnlyMembers(t *testing.T) {
 	g := MustServe(t)
 	ann, bob := g.MustLogin(t, "ann"), g.MustLogin(t, "bob")
 	a1, a2, b := g.MustDial(t, ann), g.MustDial(t, ann), g.MustDial(t, bob)
-	annID := a1.me
+	annID := a1.Me
 	publish(t, g.Bus, []string{annID}, "", `{"type":"message","message":{"id":"dm"}}`)
 	a1.Next(t, "message")
 	a2.Next(t, "message")
 	b.None(t, "message", 300*time.Millisecond)
 	publish(t, g.Bus, nil, "", `{"type":"message","message":{"id":"lobby"}}`)
-	for _, c := range []*client{a1, a2, b} {
+	for _, c := range []*chattest.Client{a1, a2, b} {
 		c.Next(t, "message")
 	}
 }
@@ -151,7 +152,7 @@ func TestSlowClientIsClosedOthersUnaffected(t *testing.T) {
 	got := 0
 	for got < 3000 {
 		select {
-		case _, ok := <-fast.frames:
+		case _, ok := <-fast.Frames:
 			if !ok {
 				t.Fatal("the fast client was closed")
 			}
