@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"testing"
 
-
 	"github.com/webchatroom/chatroom/internal/blob"
 	"github.com/webchatroom/chatroom/internal/bus"
 	"github.com/webchatroom/chatroom/internal/chattest"
