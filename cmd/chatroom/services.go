@@ -8,6 +8,7 @@ import (
 	"github.com/webchatroom/chatroom/internal/platform"
 	"github.com/webchatroom/chatroom/services/auth"
 	"github.com/webchatroom/chatroom/services/chat"
+	"github.com/webchatroom/chatroom/services/presence"
 )
 
 // service is one sub-command: what it needs and how it starts.
@@ -22,7 +23,7 @@ var allServices = []string{"auth", "presence", "chat", "media", "history"}
 
 var services = map[string]service{
 	"auth":     {needs: []dependency{needNATS, needMongo, needS3}, bodyLimit: 6 << 20, start: startAuth},
-	"presence": {needs: []dependency{needNATS}, start: startOnBus("presence")},
+	"presence": {needs: []dependency{needNATS}, start: startPresence},
 	"chat":     {needs: []dependency{needNATS}, start: startChat},
 	"media":    {needs: []dependency{needNATS, needMongo, needS3}, bodyLimit: 12 << 20, start: startOnBus("media", needMongo, needS3)},
 	"history":  {needs: []dependency{needNATS, needMongo}, start: startOnBus("history", needMongo)},
@@ -85,6 +86,21 @@ func startChat(ctx context.Context, rt *runtime, app *platform.App) error {
 	}
 	svc.Routes(app)
 	app.AddCheck("chat_nats", svc.Ping)
+	go svc.Run(ctx)
+	return nil
+}
+
+func startPresence(ctx context.Context, rt *runtime, app *platform.App) error {
+	conn, err := rt.bus("presence")
+	if err != nil {
+		return err
+	}
+	svc := presence.New(presence.Config{Bus: conn, Log: rt.log, Registry: app.Registry()})
+	if err := svc.Subscribe(); err != nil {
+		return fmt.Errorf("presence subscribe: %w", err)
+	}
+	svc.Routes(app)
+	app.AddCheck("presence_nats", svc.Ping)
 	go svc.Run(ctx)
 	return nil
 }
