@@ -8,6 +8,7 @@ import (
 	"github.com/webchatroom/chatroom/internal/platform"
 	"github.com/webchatroom/chatroom/services/auth"
 	"github.com/webchatroom/chatroom/services/chat"
+	"github.com/webchatroom/chatroom/services/history"
 	"github.com/webchatroom/chatroom/services/presence"
 )
 
@@ -26,7 +27,7 @@ var services = map[string]service{
 	"presence": {needs: []dependency{needNATS}, start: startPresence},
 	"chat":     {needs: []dependency{needNATS}, start: startChat},
 	"media":    {needs: []dependency{needNATS, needMongo, needS3}, bodyLimit: 12 << 20, start: startOnBus("media", needMongo, needS3)},
-	"history":  {needs: []dependency{needNATS, needMongo}, start: startOnBus("history", needMongo)},
+	"history":  {needs: []dependency{needNATS, needMongo}, start: startHistory},
 	"web":      {start: func(context.Context, *runtime, *platform.App) error { return nil }},
 }
 
@@ -102,6 +103,36 @@ func startPresence(ctx context.Context, rt *runtime, app *platform.App) error {
 	svc.Routes(app)
 	app.AddCheck("presence_nats", svc.Ping)
 	go svc.Run(ctx)
+	return nil
+}
+
+func startHistory(ctx context.Context, rt *runtime, app *platform.App) error {
+	conn, err := rt.bus("history")
+	if err != nil {
+		return err
+	}
+	var store history.Store
+	if db, err := rt.mongo(ctx); err != nil {
+		return err
+	} else if db != nil {
+		if store, err = history.OpenMongo(ctx, db); err != nil {
+			return err
+		}
+	} else {
+		s, err := history.OpenSQLite(ctx, filepath.Join(rt.cfg.Data, "history.db"))
+		if err != nil {
+			return err
+		}
+		rt.onClose(func() { s.Close() })
+		store = s
+	}
+	svc := history.New(history.Config{Store: store, Bus: conn, Log: rt.log})
+	if err := svc.Subscribe(); err != nil {
+		return fmt.Errorf("history subscribe: %w", err)
+	}
+	svc.Routes(app)
+	app.AddCheck("history_nats", conn.Ping)
+	app.AddCheck("history_store", svc.Ping)
 	return nil
 }
 
