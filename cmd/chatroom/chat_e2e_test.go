@@ -52,6 +52,7 @@ func runChatScenarios(t *testing.T, s *chatSite) {
 	t.Run("concurrent senders give contiguous seqs", func(t *testing.T) { testConcurrent(t, s) })
 	t.Run("reconnect catches up by seq", func(t *testing.T) { testCatchUp(t, s) })
 	t.Run("bad input gets errors", func(t *testing.T) { testBadInput(t, s) })
+	t.Run("a newcomer does not inherit the lobby's past as unread", func(t *testing.T) { testNewcomer(t, s) })
 	t.Run("kill -9 loses no acked message", func(t *testing.T) { testCrash(t, s) })
 }
 
@@ -445,4 +446,29 @@ func testCrash(t *testing.T, s *chatSite) {
 		}
 	}
 	t.Logf("%d acked messages, all present after kill -9", len(ackedIDs))
+}
+
+func lobbyUnread(t *testing.T, s *chatSite, cookie string) int {
+	t.Helper()
+	_, body := s.Do(t, cookie, "GET", "/api/conversations", nil)
+	return int(body["conversations"].([]any)[0].(map[string]any)["unread"].(float64))
+}
+
+func testNewcomer(t *testing.T, s *chatSite) {
+	old := s.MustDial(t, s.MustLogin(t, uniq("oldtimer")))
+	sendText(t, old, "lobby", "past-1", "before the newcomer")
+	ack(t, old, "past-1")
+	cookie := s.MustLogin(t, uniq("newcomer"))
+	deadline := time.Now().Add(3 * time.Second)
+	for lobbyUnread(t, s, cookie) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("a new account starts with %d unread lobby messages", lobbyUnread(t, s, cookie))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	sendText(t, old, "lobby", "past-2", "welcome!")
+	ack(t, old, "past-2")
+	if n := lobbyUnread(t, s, cookie); n != 1 {
+		t.Fatalf("after one new message: %d unread, want 1", n)
+	}
 }

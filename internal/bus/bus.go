@@ -239,3 +239,20 @@ func Subscribe[T any](c *Conn, subject string, fn func(T)) (*nats.Subscription, 
 	}
 	return sub, nil
 }
+
+// Consume is Subscribe within queue group queue: each event goes to one
+// subscriber of the group (one replica of a service).
+func Consume[T any](c *Conn, subject, queue string, fn func(T)) (*nats.Subscription, error) {
+	sub, err := c.nc.QueueSubscribe(c.Subject(subject), queue, func(m *nats.Msg) {
+		var v T
+		if err := json.Unmarshal(m.Data, &v); err != nil {
+			c.log.Warn("drop malformed event", "subject", subject, "err", err)
+			return
+		}
+		fn(v)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("subscribe %s: %w", subject, err)
+	}
+	return sub, nil
+}

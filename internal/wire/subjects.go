@@ -6,6 +6,8 @@ const (
 	SubjectSessionVerify = "auth.session.verify"
 	// SubjectUsersGet is a request: UsersGetRequest → UsersGetReply.
 	SubjectUsersGet = "auth.users.get"
+	// SubjectUserRegistered is an event: User, once an account exists.
+	SubjectUserRegistered = "auth.user.registered"
 	// SubjectSessionRevoked is an event: SessionRevoked.
 	SubjectSessionRevoked = "auth.session.revoked"
 )

@@ -13,6 +13,7 @@ import (
 	"github.com/webchatroom/chatroom/internal/apperr"
 	"github.com/webchatroom/chatroom/internal/ids"
 	"github.com/webchatroom/chatroom/internal/platform"
+	"github.com/webchatroom/chatroom/internal/wire"
 )
 
 // Routes mounts every HTTP route of the auth service.
@@ -82,6 +83,9 @@ func (s *Service) register(c *fiber.Ctx) error {
 		return err
 	}
 	s.log.Info("registered", "user", a.ID, "username", a.Username)
+	if err := s.bus.Publish(wire.SubjectUserRegistered, publicUser(a)); err != nil {
+		s.log.Warn("announce registration", "err", err)
+	}
 	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"user": publicUser(a)})
 }
 
