@@ -24,17 +24,25 @@ export function launch() {
   })
 }
 
-let shotNo = 0
-/** Saves test-artifacts/e2e/NN-name.png. */
-export async function shot(page, name) {
-  mkdirSync(shotsDir, { recursive: true })
-  shotNo += 1
-  const file = path.join(shotsDir, `${String(shotNo).padStart(2, '0')}-${name}.png`)
-  // Let transitions settle so the picture shows what a person sees.
-  await page.waitForTimeout(250)
-  await page.screenshot({ path: file })
-  return file
+/**
+ * A screenshot function with its own numbering: shots('chat') saves
+ * test-artifacts/e2e/chat-NN-name.png; without a prefix, NN-name.png.
+ */
+export function shots(prefix = '') {
+  let n = 0
+  return async function shot(page, name) {
+    mkdirSync(shotsDir, { recursive: true })
+    n += 1
+    const file = path.join(shotsDir, `${prefix ? `${prefix}-` : ''}${String(n).padStart(2, '0')}-${name}.png`)
+    // Let transitions settle so the picture shows what a person sees.
+    await page.waitForTimeout(250)
+    await page.screenshot({ path: file })
+    return file
+  }
 }
+
+/** Saves test-artifacts/e2e/NN-name.png (the accounts test's pictures). */
+export const shot = shots()
 
 /**
  * Opens a page in a fresh context and records what would break it for a person:

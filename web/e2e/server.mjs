@@ -22,15 +22,15 @@ function freePort() {
   })
 }
 
-/** Starts the server; resolves to { url, dataDir, stop, output }. */
-export async function startServer() {
+/** Starts the server (with extra flags, if any); resolves to { url, dataDir, stop, output }. */
+export async function startServer({ args = [] } = {}) {
   const bin = path.resolve(webDir, process.env.CHATROOM_BIN ?? '../bin/chatroom')
   if (!existsSync(bin)) throw new Error(`no server binary at ${bin}: run "make build" or set CHATROOM_BIN`)
 
   const port = await freePort()
   const dataDir = mkdtempSync(path.join(tmpdir(), 'chatroom-e2e-'))
   const url = `http://127.0.0.1:${port}`
-  const child = spawn(bin, ['all', '--addr', `127.0.0.1:${port}`, '--data', dataDir], {
+  const child = spawn(bin, ['all', '--addr', `127.0.0.1:${port}`, '--data', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''

@@ -1,4 +1,14 @@
-import type { ErrorBody, RegisterInput, User, UserPage, UserQuery } from './types'
+import type {
+  Conversation,
+  ErrorBody,
+  MessagePage,
+  MessageQuery,
+  PresenceSnapshot,
+  RegisterInput,
+  User,
+  UserPage,
+  UserQuery,
+} from './types'
 
 /** Codes the client makes up itself when no server error body is available. */
 export const NETWORK_ERROR = 'network_error'
@@ -110,6 +120,43 @@ export async function listUsers(query: UserQuery = {}): Promise<UserPage> {
 /** One user by id. */
 export async function getUser(id: string): Promise<User> {
   return (await request<{ user: User }>('GET', `/api/users/${encodeURIComponent(id)}`)).user
+}
+
+/** The caller's conversations: the lobby first, then private ones by last activity. */
+export async function listConversations(): Promise<Conversation[]> {
+  return (await request<{ conversations: Conversation[] | null }>('GET', '/api/conversations')).conversations ?? []
+}
+
+/** Gets or creates the private conversation with a user. */
+export async function openDirect(userId: string): Promise<Conversation> {
+  return (await request<{ conversation: Conversation }>('POST', '/api/conversations/direct', { json: { user_id: userId } }))
+    .conversation
+}
+
+/** One page of a conversation's history, ascending by seq (no cursor: the newest). */
+export async function listMessages(conversationId: string, query: MessageQuery = {}): Promise<MessagePage> {
+  const params = new URLSearchParams()
+  for (const key of ['before', 'after', 'around', 'limit'] as const) {
+    const v = query[key]
+    if (v !== undefined) params.set(key, String(v))
+  }
+  const qs = params.toString()
+  const page = await request<MessagePage>(
+    'GET',
+    `/api/conversations/${encodeURIComponent(conversationId)}/messages${qs ? `?${qs}` : ''}`,
+  )
+  return { messages: page.messages ?? [], has_more: Boolean(page.has_more) }
+}
+
+/** Marks a conversation read up to and including `seq`. */
+export async function markRead(conversationId: string, seq: number): Promise<void> {
+  await request<void>('POST', `/api/conversations/${encodeURIComponent(conversationId)}/read`, { json: { seq } })
+}
+
+/** Who is online now. */
+export async function getPresence(): Promise<PresenceSnapshot> {
+  const p = await request<PresenceSnapshot>('GET', '/api/presence')
+  return { online_count: p.online_count ?? 0, users: p.users ?? [] }
 }
 
 /** The avatar URL at a given pixel size (the server serves 256 px unless told `size`). */

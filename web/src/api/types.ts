@@ -33,3 +33,70 @@ export interface UserQuery {
 export interface ErrorBody {
   error: { code: string; message: string; field?: string }
 }
+
+/** A picture or voice file attached to a message. */
+export interface Media {
+  id: string
+  url: string
+  thumbnail_url?: string
+  mime: string
+  size: number
+  width?: number
+  height?: number
+  duration_ms?: number
+  waveform?: number[]
+}
+
+/** The kinds of message the server stores. */
+export type MessageKind = 'text' | 'image' | 'voice'
+
+/** One stored message; `seq` numbers a conversation's messages 1, 2, 3… without holes. */
+export interface Message {
+  id: string
+  conversation_id: string
+  seq: number
+  sender: User
+  kind: MessageKind
+  text: string
+  media?: Media
+  client_id: string
+  created_at: string
+}
+
+/** The lobby (`room`) or a private conversation of two (`direct`). */
+export interface Conversation {
+  id: string
+  kind: 'room' | 'direct'
+  title: string
+  peer?: User
+  last_message?: Message
+  unread: number
+}
+
+/** The id of the public room. */
+export const LOBBY_ID = 'lobby'
+
+/** One page of a conversation's history, ascending by seq. */
+export interface MessagePage {
+  messages: Message[]
+  has_more: boolean
+}
+
+/** Where a history page starts: before, after or around a seq; none = the newest. */
+export interface MessageQuery {
+  before?: number
+  after?: number
+  around?: number
+  limit?: number
+}
+
+/** A user who is online, and since when. */
+export interface OnlineUser extends User {
+  online_since: string
+}
+
+/** Who is online right now (most recent first). */
+export interface PresenceSnapshot {
+  online_count: number
+  users: OnlineUser[]
+}

@@ -102,4 +102,29 @@ describe('auth store', () => {
     await expect(auth.logout()).rejects.toBeInstanceOf(api.ApiError)
     expect(auth.user).toBeNull()
   })
+
+  it('endSession (the server closed the socket with 4001) logs out and says why', async () => {
+    vi.mocked(api.login).mockResolvedValue(alice)
+    const auth = useAuthStore()
+    await auth.login('alice', 'pw-12345678')
+    auth.endSession()
+    expect(auth.user).toBeNull()
+    expect(auth.sessionEnded).toBe(true)
+    await auth.login('alice', 'pw-12345678')
+    expect(auth.sessionEnded).toBe(false)
+  })
+
+  it('a session ending during our own logout is no surprise', async () => {
+    vi.mocked(api.login).mockResolvedValue(alice)
+    let done!: () => void
+    vi.mocked(api.logout).mockReturnValue(new Promise<void>((r) => (done = r)))
+    const auth = useAuthStore()
+    await auth.login('alice', 'pw-12345678')
+    const out = auth.logout()
+    auth.endSession() // the server closes the socket before the logout answer arrives
+    done()
+    await out
+    expect(auth.user).toBeNull()
+    expect(auth.sessionEnded).toBe(false)
+  })
 })

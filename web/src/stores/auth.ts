@@ -10,7 +10,12 @@ export const useAuthStore = defineStore('auth', () => {
   /** Set when /api/auth/me failed for another reason than 401 (e.g. the server is down). */
   const checkError = ref<api.ApiError | null>(null)
 
+  /** The server ended the session (logout in another tab, expiry): says so until the next login. */
+  const sessionEnded = ref(false)
+
   const loggedIn = computed(() => user.value !== null)
+  /** A logout of ours is under way: the socket closing with "session ended" is expected. */
+  let leaving = false
 
   /** Asks the server who we are: 200 logs in, 401 (or any failure) leaves us logged out. */
   async function fetchMe(): Promise<void> {
@@ -31,6 +36,7 @@ export const useAuthStore = defineStore('auth', () => {
     const u = await api.login(username, password)
     user.value = u
     checkError.value = null
+    sessionEnded.value = false
     return u
   }
 
@@ -41,12 +47,25 @@ export const useAuthStore = defineStore('auth', () => {
 
   /** Logs out on the server; the local user is cleared even if that request fails. */
   async function logout(): Promise<void> {
+    leaving = true
     try {
       await api.logout()
     } finally {
       user.value = null
+      leaving = false
     }
   }
 
-  return { user, checked, checkError, loggedIn, fetchMe, login, register, logout }
+  /** The server closed our session (WebSocket close 4001): we are logged out here too. */
+  function endSession(): void {
+    if (!user.value) return
+    if (leaving) {
+      user.value = null
+      return
+    }
+    user.value = null
+    sessionEnded.value = true
+  }
+
+  return { user, checked, checkError, sessionEnded, loggedIn, fetchMe, login, register, logout, endSession }
 })
