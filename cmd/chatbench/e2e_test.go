@@ -29,8 +29,8 @@ func TestMain(m *testing.M) {
 }
 
 // startServer builds the real binary and runs `chatroom all` on a fresh
-// data folder with the limits a bench run needs raised.
-func startServer(t *testing.T) (base string, pid int) {
+// data folder with more registrations allowed and env added.
+func startServer(t *testing.T, env ...string) (base string, pid int) {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "chatroom")
@@ -40,7 +40,7 @@ func startServer(t *testing.T) (base string, pid int) {
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	cmd := exec.Command(bin, "all", "--addr", addr, "--data", filepath.Join(dir, "data"))
-	cmd.Env = append(os.Environ(), "CHATROOM_LIMIT_REGISTRATIONS=100000", "CHATROOM_CHAT_RATE_COUNT=100000")
+	cmd.Env = append(append(os.Environ(), "CHATROOM_LIMIT_REGISTRATIONS=100000"), env...)
 	var logs bytes.Buffer
 	cmd.Stderr = &syncWriter{w: &logs}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -73,7 +73,7 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 
 func TestRealServer(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir()) // the cookie cache, for the workers too
-	base, pid := startServer(t)
+	base, pid := startServer(t, "CHATROOM_CHAT_RATE_COUNT=100000")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -205,5 +205,30 @@ func TestRealGatewayFrames(t *testing.T) {
 	}
 	if c.endedBy != "4001" {
 		t.Fatalf("ended by %q, want close code 4001", c.endedBy)
+	}
+}
+
+// TestDefaultRateLimit: a run faster than the server's default per-user
+// limit says so and fails on the refused sends.
+func TestDefaultRateLimit(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	base, _ := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cfg, err := parseFlags([]string{"--url", base, "--users", "6", "--senders", "2", "--rate", "30", "--duration", "2s",
+		"--warmup", "0s", "--user-prefix", "lim", "--settle", "2s"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	res, err := run(ctx, cfg, &syncWriter{w: &log})
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, log.String())
+	}
+	if res.OK || res.Errors["rate_limited"] == 0 || res.Lost != 0 || res.Doubled != 0 {
+		t.Fatalf("ok %v errors %v lost %d doubled %d", res.OK, res.Errors, res.Lost, res.Doubled)
+	}
+	if !strings.Contains(res.RateLimitNote, "started with nothing: the default limit") {
+		t.Fatalf("rate limit note: %q", res.RateLimitNote)
 	}
 }

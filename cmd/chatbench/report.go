@@ -180,6 +180,9 @@ func (r *Result) finish(cfg Config) {
 		if r.Misdelivered > 0 {
 			fail("%d deliveries to connections that must not get them", r.Misdelivered)
 		}
+		if r.Errored > 0 {
+			fail("%d sends refused%s", r.Errored, codes(r.Errors))
+		}
 		if r.Unanswered > 0 {
 			fail("%d sends neither acknowledged nor refused after the drain (server overloaded? see --drain)", r.Unanswered)
 		}
