@@ -107,20 +107,7 @@ func (s *SQLiteStore) ListUsers(ctx context.Context, q, after string, limit int)
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 func (s *SQLiteStore) users(ctx context.Context, query string, args ...any) ([]*Account, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	defer rows.Close()
-	out := []*Account{}
-	for rows.Next() {
-		a, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list users: %w", err)
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return sqlitedb.Rows(ctx, s.db, "list users", func(r *sql.Rows) (*Account, error) { return scanUser(r) }, query, args...)
 }
 
 // CreateSession inserts a session.
@@ -159,20 +146,10 @@ func (s *SQLiteStore) DeleteSession(ctx context.Context, id string) error {
 
 // DeleteExpiredSessions removes and returns the sessions expired at now.
 func (s *SQLiteStore) DeleteExpiredSessions(ctx context.Context, now time.Time) ([]*Session, error) {
-	rows, err := s.db.W.QueryContext(ctx, `DELETE FROM sessions WHERE expires_at <= ? RETURNING id, user_id`, now.UnixMilli())
-	if err != nil {
-		return nil, fmt.Errorf("delete expired sessions: %w", err)
-	}
-	defer rows.Close()
-	out := []*Session{}
-	for rows.Next() {
+	return sqlitedb.Rows(ctx, s.db.W, "delete expired sessions", func(r *sql.Rows) (*Session, error) {
 		var se Session
-		if err := rows.Scan(&se.ID, &se.UserID); err != nil {
-			return nil, fmt.Errorf("delete expired sessions: %w", err)
-		}
-		out = append(out, &se)
-	}
-	return out, rows.Err()
+		return &se, r.Scan(&se.ID, &se.UserID)
+	}, `DELETE FROM sessions WHERE expires_at <= ? RETURNING id, user_id`, now.UnixMilli())
 }
 
 // AddAttempt records an attempt.

@@ -218,20 +218,7 @@ func (s *SQLiteStore) Messages(ctx context.Context, conversationID string, p Pag
 }
 
 func (s *SQLiteStore) messages(ctx context.Context, query string, args ...any) ([]*Message, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list messages: %w", err)
-	}
-	defer rows.Close()
-	out := []*Message{}
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list messages: %w", err)
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return sqlitedb.Rows(ctx, s.db, "list messages", func(r *sql.Rows) (*Message, error) { return scanMessage(r) }, query, args...)
 }
 
 // summarySQL selects conversations with the user's read marker and the
@@ -263,31 +250,28 @@ func (s *SQLiteStore) Summary(ctx context.Context, userID, conversationID string
 }
 
 func (s *SQLiteStore) summaries(ctx context.Context, query string, args ...any) ([]*Summary, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list conversations: %w", err)
+	return sqlitedb.Rows(ctx, s.db, "list conversations", scanSummary, query, args...)
+}
+
+// scanSummary reads a conversation, the user's read marker and the
+// conversation's last message (all NULL when it has none).
+func scanSummary(rows *sql.Rows) (*Summary, error) {
+	var sum Summary
+	var readSeq int64
+	var id, conv, sender, kind, text, media, client sql.NullString
+	var seq, created sql.NullInt64
+	dest, finish := convDest(&sum.Conversation)
+	dest = append(dest, &readSeq, &id, &conv, &seq, &sender, &kind, &text, &media, &client, &created)
+	if err := rows.Scan(dest...); err != nil {
+		return nil, err
 	}
-	defer rows.Close()
-	out := []*Summary{}
-	for rows.Next() {
-		var sum Summary
-		var readSeq int64
-		var id, conv, sender, kind, text, media, client sql.NullString
-		var seq, created sql.NullInt64
-		dest, finish := convDest(&sum.Conversation)
-		dest = append(dest, &readSeq, &id, &conv, &seq, &sender, &kind, &text, &media, &client, &created)
-		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("list conversations: %w", err)
-		}
-		finish()
-		if id.Valid {
-			sum.Last = &Message{ID: id.String, ConversationID: conv.String, Seq: seq.Int64, SenderID: sender.String, Kind: kind.String,
-				Text: text.String, MediaID: media.String, ClientID: client.String, CreatedAt: time.UnixMilli(created.Int64).UTC()}
-		}
-		sum.Unread = unread(sum.LastSeq, readSeq, 0)
-		out = append(out, &sum)
+	finish()
+	if id.Valid {
+		sum.Last = &Message{ID: id.String, ConversationID: conv.String, Seq: seq.Int64, SenderID: sender.String, Kind: kind.String,
+			Text: text.String, MediaID: media.String, ClientID: client.String, CreatedAt: time.UnixMilli(created.Int64).UTC()}
 	}
-	return out, rows.Err()
+	sum.Unread = unread(sum.LastSeq, readSeq, 0)
+	return &sum, nil
 }
 
 // Ping checks the database.
