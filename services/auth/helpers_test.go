@@ -5,46 +5,26 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"os"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/webchatroom/chatroom/internal/blob"
 	"github.com/webchatroom/chatroom/internal/bus"
+	"github.com/webchatroom/chatroom/internal/chattest"
 	"github.com/webchatroom/chatroom/internal/platform"
 	"github.com/webchatroom/chatroom/services/auth"
 )
-
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // server is the auth service on a real Fiber app, a real listener, a real
 // SQLite file, a folder for pictures and the in-process NATS server.
 type server struct {
 	URL   string
 	Bus   *bus.Conn // a second connection, as another service would have
-	Clock *clock
+	Clock *chattest.Clock
 	Store auth.Store
 }
 
@@ -53,19 +33,7 @@ func MustServe(t testing.TB, limits ...func(*auth.Limits)) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	e, err := bus.StartEmbedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Shutdown)
-	connect := func(name string) *bus.Conn {
-		c, err := bus.Connect(bus.Options{Embedded: e, Prefix: "test", Name: name})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(c.Close)
-		return c
-	}
+	connect := chattest.Bus(t)
 	blobs, err := blob.OpenDir(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -74,8 +42,8 @@ func MustServe(t testing.TB, limits ...func(*auth.Limits)) *server {
 	for _, f := range limits {
 		f(&l)
 	}
-	clk := &clock{now: time.Now()}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	clk := chattest.NewClock(time.Now())
+	log := chattest.QuietLog
 	store := MustOpenSQLite(t)
 	svc := auth.New(auth.Config{Store: store, Blobs: blobs, Bus: connect("auth"), Limits: l, Now: clk.Now, Log: log})
 	if err := svc.Subscribe(); err != nil {

@@ -2,10 +2,8 @@ package chat_test
 
 import (
 	"context"
-	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -29,20 +27,8 @@ func MustServe(t testing.TB, adjust ...func(*chat.Config)) *gateway {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	e, err := bus.StartEmbedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Shutdown)
-	connect := func(name string) *bus.Conn {
-		c, err := bus.Connect(bus.Options{Embedded: e, Prefix: "test", Name: name})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(c.Close)
-		return c
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	connect := chattest.Bus(t)
+	log := chattest.QuietLog
 	store, err := auth.OpenSQLite(ctx, filepath.Join(t.TempDir(), "auth.db"))
 	if err != nil {
 		t.Fatal(err)

@@ -5,18 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/webchatroom/chatroom/internal/blob"
 	"github.com/webchatroom/chatroom/internal/bus"
+	"github.com/webchatroom/chatroom/internal/chattest"
 	"github.com/webchatroom/chatroom/internal/platform"
 	"github.com/webchatroom/chatroom/internal/wire"
 	"github.com/webchatroom/chatroom/services/auth"
@@ -35,20 +34,8 @@ type server struct {
 // MustServe starts auth and history; limits may adjust history's defaults.
 func MustServe(tb testing.TB, limits ...func(*history.Limits)) *server {
 	tb.Helper()
-	e, err := bus.StartEmbedded()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(e.Shutdown)
-	connect := func(name string) *bus.Conn {
-		c, err := bus.Connect(bus.Options{Embedded: e, Prefix: "test", Name: name})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(c.Close)
-		return c
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	connect := chattest.Bus(tb)
+	log := chattest.QuietLog
 
 	authStore, err := auth.OpenSQLite(context.Background(), filepath.Join(tb.TempDir(), "auth.db"))
 	if err != nil {

@@ -5,34 +5,16 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/webchatroom/chatroom/internal/bus"
+	"github.com/webchatroom/chatroom/internal/chattest"
 	"github.com/webchatroom/chatroom/internal/wire"
 	"github.com/webchatroom/chatroom/services/presence"
 )
-
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // t0 is where settable clocks start.
 var t0 = time.Date(2025, 3, 4, 5, 6, 7, 891_000_000, time.UTC)
@@ -45,7 +27,7 @@ type env struct {
 	t        testing.TB
 	nats     *bus.Embedded
 	Svc      *presence.Service
-	Clock    *clock
+	Clock    *chattest.Clock
 	Registry *prometheus.Registry
 	Client   *bus.Conn // another service's connection, for presence.get
 	frames   chan wire.Delivery
@@ -65,7 +47,7 @@ func MustStart(t testing.TB, configure func(*presence.Config)) *env {
 	t.Cleanup(e.Shutdown)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	en := &env{t: t, nats: e, Clock: &clock{now: t0}, Registry: prometheus.NewRegistry(), frames: make(chan wire.Delivery, 100)}
+	en := &env{t: t, nats: e, Clock: chattest.NewClock(t0), Registry: prometheus.NewRegistry(), frames: make(chan wire.Delivery, 100)}
 	cfg := presence.Config{Bus: en.Connect("presence"), Log: quietLog, Now: en.Clock.Now, OfflineGrace: grace, Warmup: -1, Registry: en.Registry}
 	if configure != nil {
 		configure(&cfg)
