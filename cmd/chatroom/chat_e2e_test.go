@@ -53,6 +53,7 @@ func runChatScenarios(t *testing.T, s *chatSite) {
 	t.Run("reconnect catches up by seq", func(t *testing.T) { testCatchUp(t, s) })
 	t.Run("bad input gets errors", func(t *testing.T) { testBadInput(t, s) })
 	t.Run("a newcomer does not inherit the lobby's past as unread", func(t *testing.T) { testNewcomer(t, s) })
+	t.Run("pictures and voice messages", func(t *testing.T) { testMedia(t, s) })
 	t.Run("kill -9 loses no acked message", func(t *testing.T) { testCrash(t, s) })
 }
 
@@ -77,23 +78,11 @@ func sendText(t *testing.T, c *chattest.Client, conv, clientID, text string) {
 // ack waits for the ack of clientID and returns its message.
 func ack(t *testing.T, c *chattest.Client, clientID string) map[string]any {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case f, ok := <-c.Frames:
-			if !ok {
-				t.Fatal("closed waiting for ack")
-			}
-			if f["type"] == "error" && f["client_id"] == clientID {
-				t.Fatalf("send %s refused: %v", clientID, f)
-			}
-			if f["type"] == "ack" && f["client_id"] == clientID {
-				return f["message"].(map[string]any)
-			}
-		case <-deadline:
-			t.Fatalf("no ack for %s", clientID)
-		}
+	f := c.Answer(t, clientID)
+	if f["type"] == "error" {
+		t.Fatalf("send %s refused: %v", clientID, f)
 	}
+	return f["message"].(map[string]any)
 }
 
 // nextMessage waits for a message frame whose text is text.

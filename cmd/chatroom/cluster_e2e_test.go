@@ -31,7 +31,7 @@ type cluster struct {
 func startCluster(t *testing.T) *cluster {
 	s3 := testenv.VersityGW(t)
 	c := &cluster{t: t, addrs: map[string]string{}, procs: map[string]*proc{},
-		services: []string{"auth", "presence", "history", "chat-a", "chat-b"}}
+		services: []string{"auth", "presence", "history", "media", "chat-a", "chat-b"}}
 	c.env = []string{
 		"CHATROOM_NATS_URL=" + testenv.ExternalNATS(t), "CHATROOM_NATS_PREFIX=t" + ids.New()[:10],
 		"CHATROOM_MONGO_URI=" + testenv.FerretDB(t), "CHATROOM_MONGO_DB=chat",
@@ -75,6 +75,8 @@ func (c *cluster) proxy(gateway string) string {
 			return "presence"
 		case strings.HasPrefix(path, "/api/conversations"), strings.HasPrefix(path, "/api/search"):
 			return "history"
+		case strings.HasPrefix(path, "/api/media"):
+			return "media"
 		}
 		return ""
 	}

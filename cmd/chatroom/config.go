@@ -10,6 +10,7 @@ import (
 
 	"github.com/webchatroom/chatroom/internal/blob"
 	"github.com/webchatroom/chatroom/services/auth"
+	"github.com/webchatroom/chatroom/services/media"
 )
 
 // Config is everything the binary can be told, from flags or CHATROOM_* env.
@@ -27,6 +28,7 @@ type Config struct {
 	LogFormat      string
 	Auth           auth.Limits
 	Chat           ChatLimits
+	Media          media.Limits
 }
 
 // ChatLimits are the gateway's limits (DESIGN §4–§5).
@@ -165,6 +167,13 @@ func parseConfig(cmd string, args []string) (Config, error) {
 	b.duration(&c.Chat.RateWindow, "chat-rate-window", c.Chat.RateWindow, "window of the message rate limit")
 	b.integer(&c.Chat.QueueFrames, "chat-queue-frames", c.Chat.QueueFrames, "frames queued for one connection before it is closed as too slow")
 	b.integer(&c.Chat.QueueBytes, "chat-queue-bytes", c.Chat.QueueBytes, "bytes queued for one connection before it is closed as too slow")
+	c.Media = media.DefaultLimits()
+	b.int64(&c.Media.ImageBytes, "limit-image-bytes", c.Media.ImageBytes, "largest picture upload in bytes")
+	b.int64(&c.Media.ImagePixels, "limit-image-pixels", c.Media.ImagePixels, "most pixels of an uploaded picture")
+	b.integer(&c.Media.ThumbSide, "limit-thumbnail-side", c.Media.ThumbSide, "longest side of a picture's thumbnail in pixels")
+	b.int64(&c.Media.VoiceBytes, "limit-voice-bytes", c.Media.VoiceBytes, "largest voice upload in bytes")
+	b.integer(&c.Media.VoiceMS, "limit-voice-ms", c.Media.VoiceMS, "longest voice message in milliseconds")
+	b.integer(&c.Media.Waveform, "limit-waveform", c.Media.Waveform, "most values of a voice message's waveform")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

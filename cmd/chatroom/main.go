@@ -105,7 +105,7 @@ func serve(ctx context.Context, cmd string, cfg Config, log *slog.Logger) error 
 	}
 	app := platform.New(platform.Config{
 		Name: cmd, PublicOrigins: cfg.PublicOrigins, TrustedProxies: cfg.TrustedProxies,
-		BodyLimit: bodyLimit(names), Log: log.With("service", cmd),
+		BodyLimit: bodyLimit(names, cfg), Log: log.With("service", cmd),
 	})
 	for _, name := range names {
 		if err := services[name].start(ctx, rt, app); err != nil {

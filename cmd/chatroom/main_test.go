@@ -254,7 +254,7 @@ func TestAllKeepsSessionsAcrossRestart(t *testing.T) {
 	if err := p.Stop(t); err != nil {
 		t.Fatalf("graceful stop: %v", err)
 	}
-	for _, f := range []string{"auth.db", "blobs"} {
+	for _, f := range []string{"auth.db", "history.db", "media.db", "blobs"} {
 		if _, err := os.Stat(filepath.Join(data, f)); err != nil {
 			t.Fatalf("data folder lacks %s: %v", f, err)
 		}

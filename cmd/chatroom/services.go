@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"go.mongodb.org/mongo-driver/mongo"
+
 	"github.com/webchatroom/chatroom/internal/platform"
 	"github.com/webchatroom/chatroom/services/auth"
 	"github.com/webchatroom/chatroom/services/chat"
 	"github.com/webchatroom/chatroom/services/history"
+	"github.com/webchatroom/chatroom/services/media"
 	"github.com/webchatroom/chatroom/services/presence"
 )
 
@@ -26,17 +29,41 @@ var services = map[string]service{
 	"auth":     {needs: []dependency{needNATS, needMongo, needS3}, bodyLimit: 6 << 20, start: startAuth},
 	"presence": {needs: []dependency{needNATS}, start: startPresence},
 	"chat":     {needs: []dependency{needNATS}, start: startChat},
-	"media":    {needs: []dependency{needNATS, needMongo, needS3}, bodyLimit: 12 << 20, start: startOnBus("media", needMongo, needS3)},
+	"media":    {needs: []dependency{needNATS, needMongo, needS3}, start: startMedia},
 	"history":  {needs: []dependency{needNATS, needMongo}, start: startHistory},
 	"web":      {start: func(context.Context, *runtime, *platform.App) error { return nil }},
 }
 
-func bodyLimit(names []string) int {
+// bodyLimit is the largest request body the services of one process
+// accept: media's follows its upload limits, plus room for the form.
+func bodyLimit(names []string, cfg Config) int {
 	limit := 1 << 20
 	for _, n := range names {
 		limit = max(limit, services[n].bodyLimit)
+		if n == "media" {
+			limit = max(limit, int(max(cfg.Media.ImageBytes, cfg.Media.VoiceBytes))+1<<20)
+		}
 	}
 	return limit
+}
+
+// openStore opens a service's store: on MongoDB when a URI is set, else
+// in the SQLite file <data>/<file>, closed when the process ends.
+func openStore[S interface{ Close() error }](ctx context.Context, rt *runtime, file string,
+	onMongo func(context.Context, *mongo.Database) (S, error), onSQLite func(context.Context, string) (S, error)) (S, error) {
+	db, err := rt.mongo(ctx)
+	if err != nil {
+		var zero S
+		return zero, err
+	}
+	if db != nil {
+		return onMongo(ctx, db)
+	}
+	s, err := onSQLite(ctx, filepath.Join(rt.cfg.Data, file))
+	if err == nil {
+		rt.onClose(func() { s.Close() })
+	}
+	return s, err
 }
 
 func startAuth(ctx context.Context, rt *runtime, app *platform.App) error {
@@ -44,20 +71,11 @@ func startAuth(ctx context.Context, rt *runtime, app *platform.App) error {
 	if err != nil {
 		return err
 	}
-	var store auth.Store
-	if db, err := rt.mongo(ctx); err != nil {
+	store, err := openStore(ctx, rt, "auth.db",
+		func(ctx context.Context, db *mongo.Database) (auth.Store, error) { return auth.OpenMongo(ctx, db) },
+		func(ctx context.Context, path string) (auth.Store, error) { return auth.OpenSQLite(ctx, path) })
+	if err != nil {
 		return err
-	} else if db != nil {
-		if store, err = auth.OpenMongo(ctx, db); err != nil {
-			return err
-		}
-	} else {
-		s, err := auth.OpenSQLite(ctx, filepath.Join(rt.cfg.Data, "auth.db"))
-		if err != nil {
-			return err
-		}
-		rt.onClose(func() { s.Close() })
-		store = s
 	}
 	blobs, err := rt.blobs(ctx)
 	if err != nil {
@@ -71,6 +89,31 @@ func startAuth(ctx context.Context, rt *runtime, app *platform.App) error {
 	app.AddCheck("auth_nats", conn.Ping)
 	app.AddCheck("auth_store", svc.Ping)
 	go svc.Run(ctx)
+	return nil
+}
+
+func startMedia(ctx context.Context, rt *runtime, app *platform.App) error {
+	conn, err := rt.bus("media")
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, rt, "media.db",
+		func(ctx context.Context, db *mongo.Database) (media.Store, error) { return media.OpenMongo(ctx, db) },
+		func(ctx context.Context, path string) (media.Store, error) { return media.OpenSQLite(ctx, path) })
+	if err != nil {
+		return err
+	}
+	blobs, err := rt.blobs(ctx)
+	if err != nil {
+		return err
+	}
+	svc := media.New(media.Config{Store: store, Blobs: blobs, Bus: conn, Limits: rt.cfg.Media, Log: rt.log, Registry: app.Registry()})
+	if err := svc.Subscribe(); err != nil {
+		return fmt.Errorf("media subscribe: %w", err)
+	}
+	svc.Routes(app)
+	app.AddCheck("media_nats", conn.Ping)
+	app.AddCheck("media_store", svc.Ping)
 	return nil
 }
 
@@ -111,20 +154,13 @@ func startHistory(ctx context.Context, rt *runtime, app *platform.App) error {
 	if err != nil {
 		return err
 	}
-	var store history.Store
-	if db, err := rt.mongo(ctx); err != nil {
+	store, err := openStore(ctx, rt, "history.db",
+		func(ctx context.Context, db *mongo.Database) (history.Store, error) {
+			return history.OpenMongo(ctx, db)
+		},
+		func(ctx context.Context, path string) (history.Store, error) { return history.OpenSQLite(ctx, path) })
+	if err != nil {
 		return err
-	} else if db != nil {
-		if store, err = history.OpenMongo(ctx, db); err != nil {
-			return err
-		}
-	} else {
-		s, err := history.OpenSQLite(ctx, filepath.Join(rt.cfg.Data, "history.db"))
-		if err != nil {
-			return err
-		}
-		rt.onClose(func() { s.Close() })
-		store = s
 	}
 	svc := history.New(history.Config{Store: store, Bus: conn, Log: rt.log})
 	if err := svc.Subscribe(); err != nil {
@@ -134,35 +170,4 @@ func startHistory(ctx context.Context, rt *runtime, app *platform.App) error {
 	app.AddCheck("history_nats", conn.Ping)
 	app.AddCheck("history_store", svc.Ping)
 	return nil
-}
-
-// startOnBus starts a service whose features land in later issues: it joins
-// the bus and reports ready once its dependencies answer.
-func startOnBus(name string, needs ...dependency) func(ctx context.Context, rt *runtime, app *platform.App) error {
-	return func(ctx context.Context, rt *runtime, app *platform.App) error {
-		conn, err := rt.bus(name)
-		if err != nil {
-			return err
-		}
-		app.AddCheck(name+"_nats", conn.Ping)
-		for _, d := range needs {
-			switch d {
-			case needMongo:
-				db, err := rt.mongo(ctx)
-				if err != nil {
-					return err
-				}
-				if db != nil {
-					app.AddCheck(name+"_mongo", func(ctx context.Context) error { return db.Client().Ping(ctx, nil) })
-				}
-			case needS3:
-				blobs, err := rt.blobs(ctx)
-				if err != nil {
-					return err
-				}
-				app.AddCheck(name+"_storage", blobs.Ping)
-			}
-		}
-		return nil
-	}
 }

@@ -35,6 +35,13 @@ func TestStatus(t *testing.T) {
 		"image_unsupported":      http.StatusUnsupportedMediaType,
 		"image_too_many_pixels":  http.StatusUnprocessableEntity,
 		"image_invalid":          http.StatusUnprocessableEntity,
+		"voice_too_large":        http.StatusRequestEntityTooLarge,
+		"voice_unsupported":      http.StatusUnsupportedMediaType,
+		"voice_too_long":         http.StatusUnprocessableEntity,
+		"voice_invalid":          http.StatusUnprocessableEntity,
+		"media_not_found":        http.StatusNotFound,
+		"media_already_sent":     http.StatusConflict,
+		"range_not_satisfiable":  http.StatusRequestedRangeNotSatisfiable,
 		"method_not_allowed":     http.StatusMethodNotAllowed,
 		"some_new_service_code":  http.StatusBadRequest, // unknown codes are client errors
 		"":                       http.StatusBadRequest,

@@ -171,6 +171,43 @@ func (c *Client) None(tb testing.TB, typ string, d time.Duration) {
 	}
 }
 
+// Answer returns the server's answer to the send of clientID, its ack or
+// its error frame, waiting up to 10 s.
+func (c *Client) Answer(tb testing.TB, clientID string) map[string]any {
+	tb.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case f, ok := <-c.Frames:
+			if !ok {
+				tb.Fatalf("connection closed waiting for the answer to %s", clientID)
+			}
+			if (f["type"] == "ack" || f["type"] == "error") && f["client_id"] == clientID {
+				return f
+			}
+		case <-deadline:
+			tb.Fatalf("no answer to %s within 10 s", clientID)
+		}
+	}
+}
+
+// Multipart encodes a multipart/form-data body: the fields (in the order
+// given, name then value) and, when file is not nil, one file part named
+// fileField. It returns the body and its Content-Type.
+func Multipart(fields []string, fileField, fileName string, file []byte) (*bytes.Buffer, string) {
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for i := 0; i+1 < len(fields); i += 2 {
+		_ = w.WriteField(fields[i], fields[i+1])
+	}
+	if file != nil {
+		fw, _ := w.CreateFormFile(fileField, fileName)
+		_, _ = fw.Write(file)
+	}
+	_ = w.Close()
+	return &buf, w.FormDataContentType()
+}
+
 // Send writes one JSON frame.
 func (c *Client) Send(tb testing.TB, v any) {
 	tb.Helper()

@@ -178,16 +178,29 @@ func scale(src image.Image, r image.Rectangle, w, h int) *image.RGBA {
 // Encode writes img as JPEG when it is opaque and as PNG when it has
 // transparency. The output holds pixels only: no EXIF, no GPS.
 func Encode(img image.Image) ([]byte, Format, error) {
-	var buf bytes.Buffer
 	if o, ok := img.(interface{ Opaque() bool }); ok && o.Opaque() {
+		return EncodeAs(img, JPEG)
+	}
+	return EncodeAs(img, PNG)
+}
+
+// EncodeAs writes img as JPEG or PNG, as f says; for formats this package
+// cannot write (GIF, WebP) it chooses as Encode does. The output holds
+// pixels only: no EXIF, no GPS.
+func EncodeAs(img image.Image, f Format) ([]byte, Format, error) {
+	var buf bytes.Buffer
+	switch f {
+	case JPEG:
 		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 88}); err != nil {
 			return nil, "", fmt.Errorf("encode jpeg: %w", err)
 		}
 		return buf.Bytes(), JPEG, nil
+	case PNG:
+		enc := png.Encoder{CompressionLevel: png.BestCompression}
+		if err := enc.Encode(&buf, img); err != nil {
+			return nil, "", fmt.Errorf("encode png: %w", err)
+		}
+		return buf.Bytes(), PNG, nil
 	}
-	enc := png.Encoder{CompressionLevel: png.BestCompression}
-	if err := enc.Encode(&buf, img); err != nil {
-		return nil, "", fmt.Errorf("encode png: %w", err)
-	}
-	return buf.Bytes(), PNG, nil
+	return Encode(img)
 }

@@ -59,6 +59,16 @@ func Open(ctx context.Context, path string, migrations fs.FS) (*DB, error) {
 	return &DB{DB: r, W: w}, nil
 }
 
+// OpenDir is Open with the migrations in the folder dir of fsys (a
+// service's embedded "migrations").
+func OpenDir(ctx context.Context, path string, fsys fs.FS, dir string) (*DB, error) {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	return Open(ctx, path, sub)
+}
+
 func openPool(ctx context.Context, path, txlock string, conns int) (*sql.DB, error) {
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {

@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"image"
 	"image/color"
+	"image/gif"
 	"image/jpeg"
 	"image/png"
 	"testing"
@@ -164,3 +165,42 @@ func PNGBomb(tb testing.TB, w, h int) []byte {
 
 // SVG is a scalable picture with a script: never to be accepted.
 const SVG = `<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script><rect width="10" height="10"/></svg>`
+
+// GIFSecret is a string in the comment and XMP blocks of AnimatedGIF, to
+// look for in output that must not carry it.
+const GIFSecret = "GIF-SECRET-COMMENT-XMP"
+
+// AnimatedGIF is a looping GIF of frames w×h frames, each a different
+// colour, carrying GIFSecret in a comment block and an XMP application
+// block (where GIF metadata lives).
+func AnimatedGIF(tb testing.TB, w, h, frames int) []byte {
+	tb.Helper()
+	palette := color.Palette{Red, Blue, color.RGBA{20, 200, 20, 255}, color.RGBA{240, 240, 20, 255}}
+	g := &gif.GIF{LoopCount: 0}
+	for i := 0; i < frames; i++ {
+		img := image.NewPaletted(image.Rect(0, 0, w, h), palette)
+		for p := range img.Pix {
+			img.Pix[p] = uint8(i % len(palette))
+		}
+		g.Image, g.Delay = append(g.Image, img), append(g.Delay, 10)
+	}
+	var buf bytes.Buffer
+	if err := gif.EncodeAll(&buf, g); err != nil {
+		tb.Fatal(err)
+	}
+	b := buf.Bytes()
+	at := 13 // after the screen descriptor and its colour table
+	if b[10]&0x80 != 0 {
+		at += 3 << (b[10]&7 + 1)
+	}
+	comment := append([]byte{0x21, 0xFE, byte(len(GIFSecret))}, GIFSecret...)
+	comment = append(comment, 0)
+	xmp := append([]byte{0x21, 0xFF, 11}, "XMP DataXMP"...)
+	xmp = append(xmp, byte(len(GIFSecret)))
+	xmp = append(xmp, GIFSecret...)
+	xmp = append(xmp, 0)
+	out := append([]byte{}, b[:at]...)
+	out = append(out, comment...)
+	out = append(out, xmp...)
+	return append(out, b[at:]...)
+}

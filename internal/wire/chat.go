@@ -142,3 +142,22 @@ type PresenceReply struct {
 	OnlineCount int          `json:"online_count"`
 	Users       []OnlineUser `json:"users"`
 }
+
+// MediaClaimRequest asks media whether SenderID may attach MediaID to a
+// message of kind Kind in ConversationID, and binds the media to that
+// message, named by (SenderID, ClientID): a media item is sent once, and
+// claiming it again for the same message (a resend) succeeds again.
+type MediaClaimRequest struct {
+	MediaID        string `json:"media_id"`
+	SenderID       string `json:"sender_id"`
+	ConversationID string `json:"conversation_id"`
+	Kind           string `json:"kind"`
+	ClientID       string `json:"client_id"`
+}
+
+// MediaClaimReply is the media's metadata, to store with the message.
+// Errors: media_not_found (unknown, another user's, another conversation's
+// or another kind), media_already_sent (claimed by another message).
+type MediaClaimReply struct {
+	Media Media `json:"media"`
+}

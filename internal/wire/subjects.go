@@ -29,3 +29,9 @@ const (
 	// SubjectPresenceGet is a request: PresenceRequest → PresenceReply.
 	SubjectPresenceGet = "presence.get"
 )
+
+// Media subjects.
+const (
+	// SubjectMediaClaim is a request from history: MediaClaimRequest → MediaClaimReply.
+	SubjectMediaClaim = "media.claim"
+)

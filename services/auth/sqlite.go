@@ -6,7 +6,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 	"time"
 
@@ -24,11 +23,7 @@ var _ Store = (*SQLiteStore)(nil)
 
 // OpenSQLite opens (and migrates) the auth database at path.
 func OpenSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	db, err := sqlitedb.Open(ctx, path, sub)
+	db, err := sqlitedb.OpenDir(ctx, path, migrations, "migrations")
 	if err != nil {
 		return nil, err
 	}

@@ -20,11 +20,13 @@ import (
 	"github.com/webchatroom/chatroom/internal/wire"
 	"github.com/webchatroom/chatroom/services/auth"
 	"github.com/webchatroom/chatroom/services/history"
+	"github.com/webchatroom/chatroom/services/media"
 )
 
-// server is the history service with the real auth service beside it: one
-// in-process NATS server, SQLite files, one Fiber app on a real listener
-// with both services' routes (as `chatroom all` mounts them).
+// server is the history service with the real auth and media services
+// beside it: one in-process NATS server, SQLite files, one Fiber app on a
+// real listener with auth's and history's routes (as `chatroom all` mounts
+// them).
 type server struct {
 	URL   string
 	Bus   *bus.Conn // a third connection, as the chat gateway has
@@ -58,6 +60,16 @@ func MustServe(tb testing.TB, limits ...func(*history.Limits)) *server {
 	store := MustOpenSQLite(tb)
 	svc := history.New(history.Config{Store: store, Bus: connect("history"), Log: log, Limits: l})
 	if err := svc.Subscribe(); err != nil {
+		tb.Fatal(err)
+	}
+
+	mediaStore, err := media.OpenSQLite(context.Background(), filepath.Join(tb.TempDir(), "media.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { mediaStore.Close() })
+	mediaSvc := media.New(media.Config{Store: mediaStore, Blobs: blobs, Bus: connect("media"), Log: log})
+	if err := mediaSvc.Subscribe(); err != nil {
 		tb.Fatal(err)
 	}
 

@@ -73,6 +73,9 @@ func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
 // maxConversationID bounds conversation IDs taken from clients.
 const maxConversationID = 200
 
+// maxMediaID bounds media IDs taken from clients.
+const maxMediaID = 64
+
 // access returns the conversation if userID may read and write it; an
 // unknown conversation and someone else's look the same (not_found).
 func (s *Service) access(ctx context.Context, userID, conversationID string) (*Conversation, error) {
@@ -110,7 +113,13 @@ func (l Limits) checkAppend(r wire.AppendRequest) error {
 		}
 		return nil
 	case wire.KindImage, wire.KindVoice:
-		return apperr.FieldErrorf("media_id", "media_not_found", "Pictures and voice messages are not available yet.")
+		if r.MediaID == "" || len(r.MediaID) > maxMediaID {
+			return apperr.FieldErrorf("media_id", apperr.Invalid, "A picture or voice message names its upload in media_id.")
+		}
+		if r.Text != "" {
+			return apperr.FieldErrorf("text", apperr.Invalid, "Pictures and voice messages carry no text; send the text as its own message.")
+		}
+		return nil
 	default:
 		return apperr.FieldErrorf("kind", apperr.Invalid, "kind is text, image or voice.")
 	}
@@ -119,6 +128,8 @@ func (l Limits) checkAppend(r wire.AppendRequest) error {
 // Append stores a message the gateway received (history.append): checked,
 // numbered, stored durably, and only then answered. A resend of the same
 // (sender, client_id) returns the first stored message with Duplicate set.
+// An image or voice message carries the metadata media answers to
+// media.claim, which also binds the upload to this message.
 func (s *Service) Append(ctx context.Context, r wire.AppendRequest) (wire.AppendReply, error) {
 	if err := s.limits.checkAppend(r); err != nil {
 		return wire.AppendReply{}, err
@@ -138,6 +149,22 @@ func (s *Service) Append(ctx context.Context, r wire.AppendRequest) (wire.Append
 	}
 	m := &Message{ID: ids.New(), ConversationID: conv.ID, SenderID: r.SenderID, Kind: r.Kind, Text: r.Text,
 		ClientID: r.ClientID, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
+	if r.Kind != wire.KindText {
+		// a resend is answered before the claim: its upload is taken already
+		old, err := s.store.MessageByClientID(ctx, r.SenderID, r.ClientID)
+		if err == nil {
+			return wire.AppendReply{Message: wireMessage(old, sender), Members: conv.Members, Duplicate: true}, nil
+		}
+		if !isNotFound(err) {
+			return wire.AppendReply{}, err
+		}
+		claim, err := bus.Request[wire.MediaClaimRequest, wire.MediaClaimReply](ctx, s.bus, wire.SubjectMediaClaim, wire.MediaClaimRequest{
+			MediaID: r.MediaID, SenderID: r.SenderID, ConversationID: conv.ID, Kind: r.Kind, ClientID: r.ClientID})
+		if err != nil {
+			return wire.AppendReply{}, err
+		}
+		m.MediaID, m.Media = claim.Media.ID, &claim.Media
+	}
 	stored, dup, err := s.store.Append(ctx, m)
 	if err != nil {
 		return wire.AppendReply{}, err
@@ -193,7 +220,7 @@ func (s *Service) Direct(ctx context.Context, userID, peerID string) (*Summary, 
 
 func wireMessage(m *Message, sender wire.User) wire.Message {
 	return wire.Message{ID: m.ID, ConversationID: m.ConversationID, Seq: m.Seq, Sender: sender, Kind: m.Kind,
-		Text: m.Text, ClientID: m.ClientID, CreatedAt: wire.NewTime(m.CreatedAt)}
+		Text: m.Text, Media: m.Media, ClientID: m.ClientID, CreatedAt: wire.NewTime(m.CreatedAt)}
 }
 
 // wireMessages fills the senders of msgs with one lookup.

@@ -57,8 +57,23 @@ type msgDoc struct {
 	Kind           string    `bson:"kind"`
 	Text           string    `bson:"text"`
 	MediaID        string    `bson:"media_id,omitempty"`
+	Media          *mediaDoc `bson:"media,omitempty"`
 	ClientID       string    `bson:"client_id"`
 	CreatedAt      time.Time `bson:"created_at"`
+}
+
+// mediaDoc is wire.Media as stored with a message (same fields, so the two
+// convert into each other).
+type mediaDoc struct {
+	ID           string `bson:"id"`
+	URL          string `bson:"url"`
+	ThumbnailURL string `bson:"thumbnail_url,omitempty"`
+	Mime         string `bson:"mime"`
+	Size         int64  `bson:"size"`
+	Width        int    `bson:"width,omitempty"`
+	Height       int    `bson:"height,omitempty"`
+	DurationMS   int    `bson:"duration_ms,omitempty"`
+	Waveform     []int  `bson:"waveform,omitempty"`
 }
 
 type readDoc struct {
@@ -106,8 +121,36 @@ func (d *convDoc) conversation() *Conversation {
 }
 
 func (d *msgDoc) message() *Message {
-	return &Message{ID: d.ID, ConversationID: d.ConversationID, Seq: d.Seq, SenderID: d.SenderID, Kind: d.Kind,
+	m := &Message{ID: d.ID, ConversationID: d.ConversationID, Seq: d.Seq, SenderID: d.SenderID, Kind: d.Kind,
 		Text: d.Text, MediaID: d.MediaID, ClientID: d.ClientID, CreatedAt: d.CreatedAt.UTC()}
+	if d.Media != nil {
+		media := wire.Media(*d.Media)
+		m.Media = &media
+	}
+	return m
+}
+
+func newMsgDoc(m *Message, seq int64) msgDoc {
+	d := msgDoc{ID: m.ID, ConversationID: m.ConversationID, Seq: seq, SenderID: m.SenderID, Kind: m.Kind,
+		Text: m.Text, MediaID: m.MediaID, ClientID: m.ClientID, CreatedAt: m.CreatedAt.UTC().Truncate(time.Millisecond)}
+	if m.Media != nil {
+		media := mediaDoc(*m.Media)
+		d.Media = &media
+	}
+	return d
+}
+
+// MessageByClientID looks up a sender's message by its client ID.
+func (s *MongoStore) MessageByClientID(ctx context.Context, senderID, clientID string) (*Message, error) {
+	var d msgDoc
+	err := s.msgs.FindOne(ctx, bson.D{{Key: "sender_id", Value: senderID}, {Key: "client_id", Value: clientID}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, errMessageNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find client id: %w", err)
+	}
+	return d.message(), nil
 }
 
 func byID(id string) bson.D { return bson.D{{Key: "_id", Value: id}} }

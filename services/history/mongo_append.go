@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sync"
-	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
@@ -49,8 +48,7 @@ func (s *MongoStore) insert(ctx context.Context, m *Message) (*Message, bool, er
 		return nil, false, err
 	}
 	for attempt := 0; attempt < maxSeqAttempts; attempt++ {
-		d := msgDoc{ID: m.ID, ConversationID: m.ConversationID, Seq: last + 1, SenderID: m.SenderID, Kind: m.Kind,
-			Text: m.Text, MediaID: m.MediaID, ClientID: m.ClientID, CreatedAt: m.CreatedAt.UTC().Truncate(time.Millisecond)}
+		d := newMsgDoc(m, last+1)
 		_, err = s.msgs.InsertOne(ctx, d)
 		if err == nil {
 			s.setHint(m.ConversationID, d.Seq)
@@ -59,13 +57,12 @@ func (s *MongoStore) insert(ctx context.Context, m *Message) (*Message, bool, er
 		if !mongodb.IsDuplicate(err) {
 			return nil, false, fmt.Errorf("insert message: %w", err)
 		}
-		var old msgDoc
-		err = s.msgs.FindOne(ctx, bson.D{{Key: "sender_id", Value: m.SenderID}, {Key: "client_id", Value: m.ClientID}}).Decode(&old)
+		old, err := s.MessageByClientID(ctx, m.SenderID, m.ClientID)
 		if err == nil {
-			return old.message(), true, nil
+			return old, true, nil
 		}
-		if !errors.Is(err, mongo.ErrNoDocuments) {
-			return nil, false, fmt.Errorf("find client id: %w", err)
+		if !isNotFound(err) {
+			return nil, false, err
 		}
 		if last, err = s.lastSeq(ctx, m.ConversationID); err != nil {
 			return nil, false, err

@@ -35,8 +35,13 @@ func TestAppendRefusesBadInput(t *testing.T) {
 		{"client_id of 65", text(wire.LobbyID, strings.Repeat("x", 65), "hi"), apperr.Invalid},
 		{"unknown kind", wire.AppendRequest{SenderID: carol.User.ID, ConversationID: wire.LobbyID, ClientID: "c6", Kind: "sticker", Text: "hi"}, apperr.Invalid},
 		{"no kind", wire.AppendRequest{SenderID: carol.User.ID, ConversationID: wire.LobbyID, ClientID: "c7", Text: "hi"}, apperr.Invalid},
-		{"image", wire.AppendRequest{SenderID: carol.User.ID, ConversationID: wire.LobbyID, ClientID: "c8", Kind: wire.KindImage, MediaID: "m1"}, "media_not_found"},
-		{"voice", wire.AppendRequest{SenderID: carol.User.ID, ConversationID: wire.LobbyID, ClientID: "c9", Kind: wire.KindVoice, MediaID: "m1"}, "media_not_found"},
+		{"image never uploaded", wire.AppendRequest{SenderID: carol.User.ID, ConversationID: wire.LobbyID, ClientID: "c8", Kind: wire.KindImage, MediaID: "m1"}, "media_not_found"},
+		{"voice never uploaded", wire.AppendRequest{SenderID: carol.User.ID, ConversationID: wire.LobbyID, ClientID: "c9", Kind: wire.KindVoice, MediaID: "m1"}, "media_not_found"},
+		{"image without media_id", wire.AppendRequest{SenderID: carol.User.ID, ConversationID: wire.LobbyID, ClientID: "c11", Kind: wire.KindImage}, apperr.Invalid},
+		{"voice without media_id", wire.AppendRequest{SenderID: carol.User.ID, ConversationID: wire.LobbyID, ClientID: "c12", Kind: wire.KindVoice}, apperr.Invalid},
+		{"media_id of 65", wire.AppendRequest{SenderID: carol.User.ID, ConversationID: wire.LobbyID, ClientID: "c13", Kind: wire.KindImage, MediaID: strings.Repeat("m", 65)}, apperr.Invalid},
+		{"image with text", wire.AppendRequest{SenderID: carol.User.ID, ConversationID: wire.LobbyID, ClientID: "c14", Kind: wire.KindImage, MediaID: "m1", Text: "look"}, apperr.Invalid},
+		{"image in someone else's direct", wire.AppendRequest{SenderID: carol.User.ID, ConversationID: dm.ID, ClientID: "c15", Kind: wire.KindImage, MediaID: "m1"}, apperr.NotFound},
 		{"no sender", wire.AppendRequest{ConversationID: wire.LobbyID, ClientID: "c10", Kind: wire.KindText, Text: "hi"}, apperr.Invalid},
 	} {
 		if _, err := s.Append(t, c.req); apperr.Code(err) != c.code {

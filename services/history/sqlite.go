@@ -4,9 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/webchatroom/chatroom/internal/sqlitedb"
@@ -29,11 +29,7 @@ var _ Store = (*SQLiteStore)(nil)
 // OpenSQLite opens (and migrates) the history database at path and starts
 // its writer; Close stops it.
 func OpenSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	db, err := sqlitedb.Open(ctx, path, sub)
+	db, err := sqlitedb.OpenDir(ctx, path, migrations, "migrations")
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +57,7 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 	for dst, query := range map[**sql.Stmt]string{
 		&st.byClientID:    `SELECT ` + msgCols + ` FROM messages WHERE sender_id = ? AND client_id = ?`,
 		&st.nextSeq:       `UPDATE conversations SET last_seq = last_seq + 1, last_at = max(last_at, ?) WHERE id = ? RETURNING last_seq`,
-		&st.insertMessage: `INSERT INTO messages (` + msgCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		&st.insertMessage: `INSERT INTO messages (` + msgCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		// a marker moves forward only, and never past the newest message
 		&st.markRead: `INSERT INTO reads (user_id, conversation_id, seq)
 			SELECT ?, id, min(?, last_seq) FROM conversations WHERE id = ?
@@ -83,15 +79,41 @@ func (s *SQLiteStore) WriteStats() WriteStats { return s.w.stats() }
 
 type scanner interface{ Scan(...any) error }
 
-const msgCols = `id, conversation_id, seq, sender_id, kind, text, media_id, client_id, created_at`
+const msgCols = `id, conversation_id, seq, sender_id, kind, text, media_id, client_id, created_at, media`
 
 func scanMessage(row scanner) (*Message, error) {
 	var m Message
 	var created int64
-	if err := row.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.SenderID, &m.Kind, &m.Text, &m.MediaID, &m.ClientID, &created); err != nil {
+	var media string
+	if err := row.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.SenderID, &m.Kind, &m.Text, &m.MediaID, &m.ClientID, &created, &media); err != nil {
 		return nil, err
 	}
 	m.CreatedAt = time.UnixMilli(created).UTC()
+	var err error
+	m.Media, err = decodeMedia(media)
+	return &m, err
+}
+
+// encodeMedia is the stored form of a media snapshot: JSON, "" for none.
+func encodeMedia(m *wire.Media) (string, error) {
+	if m == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", fmt.Errorf("encode media: %w", err)
+	}
+	return string(b), nil
+}
+
+func decodeMedia(s string) (*wire.Media, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var m wire.Media
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, fmt.Errorf("decode media: %w", err)
+	}
 	return &m, nil
 }
 
@@ -165,6 +187,10 @@ func (s *SQLiteStore) Append(ctx context.Context, m *Message) (*Message, bool, e
 			return fmt.Errorf("find client id: %w", err)
 		}
 		at := m.CreatedAt.UnixMilli()
+		media, err := encodeMedia(m.Media)
+		if err != nil {
+			return err
+		}
 		var seq int64
 		err = tx.StmtContext(ctx, s.st.nextSeq).QueryRowContext(ctx, at, m.ConversationID).Scan(&seq)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -174,7 +200,7 @@ func (s *SQLiteStore) Append(ctx context.Context, m *Message) (*Message, bool, e
 			return fmt.Errorf("next seq: %w", err)
 		}
 		if _, err := tx.StmtContext(ctx, s.st.insertMessage).ExecContext(ctx,
-			m.ID, m.ConversationID, seq, m.SenderID, m.Kind, m.Text, m.MediaID, m.ClientID, at); err != nil {
+			m.ID, m.ConversationID, seq, m.SenderID, m.Kind, m.Text, m.MediaID, m.ClientID, at, media); err != nil {
 			return fmt.Errorf("insert message: %w", err)
 		}
 		if err := s.markRead(ctx, tx, m.SenderID, m.ConversationID, seq); err != nil {
@@ -189,6 +215,18 @@ func (s *SQLiteStore) Append(ctx context.Context, m *Message) (*Message, bool, e
 		return nil, false, err
 	}
 	return stored, dup, nil
+}
+
+// MessageByClientID looks up a sender's message by its client ID.
+func (s *SQLiteStore) MessageByClientID(ctx context.Context, senderID, clientID string) (*Message, error) {
+	m, err := scanMessage(s.db.QueryRowContext(ctx, `SELECT `+msgCols+` FROM messages WHERE sender_id = ? AND client_id = ?`, senderID, clientID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errMessageNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find client id: %w", err)
+	}
+	return m, nil
 }
 
 // markRead moves a marker forward to seq, clamped to the newest message.
@@ -226,7 +264,7 @@ func (s *SQLiteStore) messages(ctx context.Context, query string, args ...any) (
 // append moves its sender's marker in the same transaction, so a user's own
 // messages are never after their marker here.
 const summarySQL = `SELECT ` + convCols + `, COALESCE(r.seq, 0),
-	m.id, m.conversation_id, m.seq, m.sender_id, m.kind, m.text, m.media_id, m.client_id, m.created_at
+	m.id, m.conversation_id, m.seq, m.sender_id, m.kind, m.text, m.media_id, m.client_id, m.created_at, m.media
 	FROM conversations c
 	LEFT JOIN reads r ON r.user_id = ?1 AND r.conversation_id = c.id
 	LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq`
@@ -258,17 +296,21 @@ func (s *SQLiteStore) summaries(ctx context.Context, query string, args ...any) 
 func scanSummary(rows *sql.Rows) (*Summary, error) {
 	var sum Summary
 	var readSeq int64
-	var id, conv, sender, kind, text, media, client sql.NullString
+	var id, conv, sender, kind, text, mediaID, client, media sql.NullString
 	var seq, created sql.NullInt64
 	dest, finish := convDest(&sum.Conversation)
-	dest = append(dest, &readSeq, &id, &conv, &seq, &sender, &kind, &text, &media, &client, &created)
+	dest = append(dest, &readSeq, &id, &conv, &seq, &sender, &kind, &text, &mediaID, &client, &created, &media)
 	if err := rows.Scan(dest...); err != nil {
 		return nil, err
 	}
 	finish()
 	if id.Valid {
 		sum.Last = &Message{ID: id.String, ConversationID: conv.String, Seq: seq.Int64, SenderID: sender.String, Kind: kind.String,
-			Text: text.String, MediaID: media.String, ClientID: client.String, CreatedAt: time.UnixMilli(created.Int64).UTC()}
+			Text: text.String, MediaID: mediaID.String, ClientID: client.String, CreatedAt: time.UnixMilli(created.Int64).UTC()}
+		var err error
+		if sum.Last.Media, err = decodeMedia(media.String); err != nil {
+			return nil, err
+		}
 	}
 	sum.Unread = unread(sum.LastSeq, readSeq, 0)
 	return &sum, nil

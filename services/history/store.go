@@ -19,8 +19,9 @@ type Message struct {
 	Kind           string // wire.KindText, KindImage, KindVoice
 	Text           string
 	MediaID        string
-	ClientID       string    // unique per sender
-	CreatedAt      time.Time // millisecond precision, UTC
+	Media          *wire.Media // image and voice: the media's metadata as it was when sent
+	ClientID       string      // unique per sender
+	CreatedAt      time.Time   // millisecond precision, UTC
 }
 
 // Conversation is the lobby or a direct conversation between two users.
@@ -87,6 +88,9 @@ type Store interface {
 	// already stored a message with m.ClientID, that first message is
 	// returned with duplicate true and nothing is stored.
 	Append(ctx context.Context, m *Message) (stored *Message, duplicate bool, err error)
+	// MessageByClientID returns the message senderID stored with clientID,
+	// or apperr.NotFound.
+	MessageByClientID(ctx context.Context, senderID, clientID string) (*Message, error)
 	// Messages returns a page in ascending seq and whether more messages
 	// lie beyond it in the page's direction (either side for Around).
 	Messages(ctx context.Context, conversationID string, p Page) (msgs []*Message, hasMore bool, err error)
@@ -136,6 +140,8 @@ func lobby() *Conversation {
 }
 
 func isNotFound(err error) bool { return apperr.Code(err) == apperr.NotFound }
+
+func errMessageNotFound() error { return apperr.Errorf(apperr.NotFound, "message not found") }
 
 // pageWith builds a page from two queries every store has: older returns
 // up to n messages with seq < below, newest first; newer up to n with

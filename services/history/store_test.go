@@ -88,6 +88,61 @@ func testStore(t *testing.T, open func(t *testing.T) history.Store) {
 		}
 	})
 
+	t.Run("a media message keeps its media snapshot", func(t *testing.T) {
+		s := open(t)
+		alice := ids.New()
+		text := MustAppend(t, s, wire.LobbyID, alice, "t-1", "before")
+		pic := &wire.Media{ID: ids.New(), URL: "/api/media/p", ThumbnailURL: "/api/media/p/thumbnail", Mime: "image/jpeg", Size: 12345, Width: 800, Height: 600}
+		snd := &wire.Media{ID: ids.New(), URL: "/api/media/v", Mime: "audio/webm", Size: 999, DurationMS: 3200, Waveform: []int{0, 128, 255}}
+		var sent []*history.Message
+		for i, m := range []*wire.Media{pic, snd} {
+			kind := wire.KindImage
+			if m.DurationMS > 0 {
+				kind = wire.KindVoice
+			}
+			msg := &history.Message{ID: ids.New(), ConversationID: wire.LobbyID, SenderID: alice, Kind: kind, MediaID: m.ID, Media: m,
+				ClientID: fmt.Sprint("m-", i), CreatedAt: at.Add(time.Duration(i) * time.Second)}
+			got, dup, err := s.Append(ctx, msg)
+			if err != nil || dup || got.Media == nil || fmt.Sprintf("%+v", *got.Media) != fmt.Sprintf("%+v", *m) || got.Seq != int64(i+2) {
+				t.Fatalf("append %s: %+v dup=%v err=%v", kind, got, dup, err)
+			}
+			sent = append(sent, got)
+		}
+		msgs := MustMessages(t, s, wire.LobbyID, history.Page{Limit: 10})
+		if len(msgs) != 3 || msgs[0].Media != nil || msgs[0].ID != text.ID {
+			t.Fatalf("page %+v", msgs)
+		}
+		for i, m := range msgs[1:] {
+			if m.Kind != sent[i].Kind || m.MediaID != sent[i].MediaID || m.Text != "" || fmt.Sprintf("%+v", *m.Media) != fmt.Sprintf("%+v", *sent[i].Media) {
+				t.Fatalf("read back %+v (media %+v), want %+v", m, m.Media, sent[i].Media)
+			}
+		}
+		sum, err := s.Summary(ctx, alice, wire.LobbyID)
+		if err != nil || sum.Last == nil || sum.Last.Media == nil || fmt.Sprint(sum.Last.Media.Waveform) != "[0 128 255]" {
+			t.Fatalf("summary's last message %+v %v", sum.Last, err)
+		}
+		again, dup, err := s.Append(ctx, &history.Message{ID: ids.New(), ConversationID: wire.LobbyID, SenderID: alice, Kind: wire.KindText,
+			Text: "resend", ClientID: "m-0", CreatedAt: at})
+		if err != nil || !dup || again.ID != sent[0].ID || again.Media == nil || again.Media.ID != pic.ID {
+			t.Fatalf("resend: %+v dup=%v err=%v", again, dup, err)
+		}
+	})
+
+	t.Run("message by client id", func(t *testing.T) {
+		s := open(t)
+		alice, bob := ids.New(), ids.New()
+		m := MustAppend(t, s, wire.LobbyID, alice, "c-1", "hello")
+		got, err := s.MessageByClientID(ctx, alice, "c-1")
+		if err != nil || *got != *m {
+			t.Fatalf("MessageByClientID = %+v %v, want %+v", got, err, m)
+		}
+		for _, c := range [][2]string{{bob, "c-1"}, {alice, "c-2"}} {
+			if _, err := s.MessageByClientID(ctx, c[0], c[1]); apperr.Code(err) != apperr.NotFound {
+				t.Fatalf("MessageByClientID(%s, %s): %v, want not_found", c[0], c[1], err)
+			}
+		}
+	})
+
 	t.Run("append to an unknown conversation stores nothing", func(t *testing.T) {
 		s := open(t)
 		if _, _, err := s.Append(ctx, newMessage("dm-x-y", ids.New(), "c1", "hi")); apperr.Code(err) != apperr.NotFound {
