@@ -8,7 +8,11 @@ export const shotsDir = path.join(repoDir, 'test-artifacts', 'e2e')
 export const DESKTOP = { width: 1280, height: 800 }
 export const PHONE = { width: 390, height: 844 }
 
-export function launch() {
+/** Chromium's stand-ins for a microphone and camera, allowed without asking. */
+export const FAKE_MEDIA_ARGS = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']
+
+/** Starts Chromium; `args` adds flags (e.g. FAKE_MEDIA_ARGS). */
+export function launch({ args = [] } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium',
     args: [
@@ -20,6 +24,7 @@ export function launch() {
       '--disable-sync',
       '--disable-quic',
       '--no-first-run',
+      ...args,
     ],
   })
 }

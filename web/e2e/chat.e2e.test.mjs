@@ -1,14 +1,14 @@
 // Browser end-to-end test of the chat: the real server binary, Debian's Chromium, two and
 // three people in separate browser contexts. Run with `npm run e2e`.
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { startServer, webDir } from './server.mjs'
-import { DESKTOP, PHONE, launch, openPage, shots, shotsDir } from './browser.mjs'
+import { startServer } from './server.mjs'
+import { PHONE, launch, shots, shotsDir } from './browser.mjs'
+import { assertNoProblems, bubble, enter as enterOn, register as registerOn, send, texts } from './people.mjs'
 
 const shot = shots('chat')
-const avatarPng = readFileSync(path.join(webDir, 'e2e/fixtures/avatar.png'))
 
 const alice = { username: 'alice_chat', nickname: 'Alice Liddell', password: 'rabbit-hole-42', avatar: true }
 const bob = { username: 'bob_chat', nickname: '鲍勃', password: 'builder-can-fix-9' }
@@ -35,59 +35,20 @@ after(async () => {
   await server?.stop()
 })
 
-async function register(u, on = server) {
-  const form = new FormData()
-  form.append('username', u.username)
-  form.append('nickname', u.nickname)
-  form.append('password', u.password)
-  if (u.avatar) form.append('avatar', new Blob([avatarPng], { type: 'image/png' }), 'avatar.png')
-  const res = await fetch(`${on.url}/api/auth/register`, { method: 'POST', body: form })
-  assert.equal(res.status, 201, await res.text())
+/** Registers `u` (on the main server unless told). */
+function register(u, on = server) {
+  return registerOn(on, u)
 }
 
-/**
- * Opens the app as `u` in a fresh context (the login itself is the accounts test's job:
- * here it goes through the API, which sets the same cookie).
- */
-async function enter(u, { locale = 'en-US', viewport = DESKTOP, mobile = false, init, as = u.username, on = server } = {}) {
-  const p = await openPage(browser, on.url, { locale, viewport, mobile })
-  if (init) await p.context.addInitScript(init)
-  const res = await p.context.request.post('/api/auth/login', {
-    data: { username: u.username, password: u.password },
-    headers: { Origin: on.url },
-  })
-  assert.equal(res.status(), 200)
-  await p.page.goto('/')
-  await p.page.locator('.user-chip').waitFor()
-  await p.page.locator('.message-scroll[aria-busy="false"]').waitFor()
+/** Opens the app as `u` in a fresh context and remembers it as people[as]. */
+async function enter(u, { as = u.username, on = server, ...opts } = {}) {
+  const p = await enterOn(browser, on, u, opts)
   people[as] = p
   return p
 }
 
-/** Texts of the messages shown in the open conversation, top to bottom. */
-function texts(page) {
-  return page.locator('.message-scroll .message .message-text').allInnerTexts()
-}
-
-async function send(page, text) {
-  const box = page.locator('.composer-input')
-  await box.fill(text)
-  await box.press('Enter')
-}
-
-/** The message whose text is exactly `text` in the open conversation. */
-function bubble(page, text) {
-  const escaped = text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\n/g, '\\s+')
-  const exact = new RegExp(`^${escaped}$`)
-  return page.locator('.message-scroll .message').filter({ has: page.locator('.message-text', { hasText: exact }) })
-}
-
 function peopleHeader(page) {
   return page.locator('.pane-people .pane-header h2')
-}
-
-function assertNoProblems(...pages) {
-  for (const p of pages) assert.deepEqual(p.problems, [], 'the page had errors or CSP violations')
 }
 
 /** Pretends the tab went to the background (or came back). */

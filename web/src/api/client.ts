@@ -1,6 +1,8 @@
 import type {
   Conversation,
   ErrorBody,
+  Media,
+  MediaKind,
   MessagePage,
   MessageQuery,
   PresenceSnapshot,
@@ -14,6 +16,7 @@ import type {
 export const NETWORK_ERROR = 'network_error'
 export const SERVER_UNAVAILABLE = 'server_unavailable'
 export const BAD_RESPONSE = 'bad_response'
+export const FILE_TOO_LARGE = 'file_too_large'
 
 /** A failed API call: the server's error code, its English message and the form field it concerns. */
 export class ApiError extends Error {
@@ -55,7 +58,7 @@ async function request<T>(method: string, path: string, body?: Body): Promise<T>
     if (data === undefined) throw new ApiError(res.status, BAD_RESPONSE, 'invalid JSON in response')
     return data as T
   }
-  throw toApiError(res, data)
+  throw toApiError(res.status, res.statusText, data)
 }
 
 function parseJson(text: string): unknown {
@@ -73,13 +76,14 @@ function isErrorBody(data: unknown): data is ErrorBody {
   return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string'
 }
 
-function toApiError(res: Response, data: unknown): ApiError {
+function toApiError(status: number, statusText: string, data: unknown): ApiError {
   if (isErrorBody(data)) {
     const { code, message, field } = data.error
-    return new ApiError(res.status, code, typeof message === 'string' ? message : code, field || undefined)
+    return new ApiError(status, code, typeof message === 'string' ? message : code, field || undefined)
   }
-  const code = res.status >= 500 ? SERVER_UNAVAILABLE : BAD_RESPONSE
-  return new ApiError(res.status, code, `HTTP ${res.status} ${res.statusText}`.trim())
+  // A body too large for the server (or a proxy in front of it) may come back without our error body.
+  const code = status === 413 ? FILE_TOO_LARGE : status >= 500 ? SERVER_UNAVAILABLE : BAD_RESPONSE
+  return new ApiError(status, code, `HTTP ${status} ${statusText}`.trim())
 }
 
 /** The logged-in user, or ApiError 401 `unauthorized`. */
@@ -163,4 +167,77 @@ export async function getPresence(): Promise<PresenceSnapshot> {
 export function avatarSrc(avatarUrl: string, size?: number): string {
   if (!size) return avatarUrl
   return `${avatarUrl}${avatarUrl.includes('?') ? '&' : '?'}size=${size}`
+}
+
+/** What to upload: a picture or a voice recording for one conversation. */
+export interface UploadInput {
+  file: Blob
+  /** The file name sent with the bytes (the server ignores it for storage). */
+  filename: string
+  conversationId: string
+  kind: MediaKind
+  durationMs?: number
+  waveform?: number[]
+}
+
+export interface UploadOptions {
+  /** Called as the bytes go out, with the fraction sent (0–1). */
+  onProgress?: (fraction: number) => void
+  /** Aborting rejects with a DOMException named AbortError. */
+  signal?: AbortSignal
+}
+
+/**
+ * Uploads a picture or voice file → the stored media (201). XMLHttpRequest rather than
+ * fetch, because only it reports upload progress.
+ */
+export function uploadMedia(input: UploadInput, options: UploadOptions = {}): Promise<Media> {
+  return new Promise<Media>((resolve, reject) => {
+    const { onProgress, signal } = options
+    if (signal?.aborted) {
+      reject(new DOMException('upload aborted', 'AbortError'))
+      return
+    }
+    const form = new FormData()
+    form.append('conversation_id', input.conversationId)
+    form.append('kind', input.kind)
+    if (input.durationMs !== undefined) form.append('duration_ms', String(Math.round(input.durationMs)))
+    if (input.waveform) form.append('waveform', JSON.stringify(input.waveform))
+    const file = input.file instanceof File ? input.file : new File([input.file], input.filename, { type: input.file.type })
+    form.append('file', file, input.filename) // last: the fields are known before the bytes arrive
+
+    const xhr = new XMLHttpRequest()
+    const onAbort = () => xhr.abort()
+    const done = () => signal?.removeEventListener('abort', onAbort)
+    xhr.open('POST', '/api/media')
+    xhr.setRequestHeader('Accept', 'application/json')
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable && e.total > 0) onProgress?.(Math.min(1, e.loaded / e.total))
+    }
+    xhr.onload = () => {
+      done()
+      const data = parseJson(typeof xhr.responseText === 'string' ? xhr.responseText : '')
+      if (xhr.status >= 200 && xhr.status < 300) {
+        const media = (data as { media?: Media } | undefined)?.media
+        if (media && typeof media.id === 'string') {
+          onProgress?.(1)
+          resolve(media)
+        } else {
+          reject(new ApiError(xhr.status, BAD_RESPONSE, 'no media in response'))
+        }
+      } else {
+        reject(toApiError(xhr.status, xhr.statusText, data))
+      }
+    }
+    xhr.onerror = () => {
+      done()
+      reject(new ApiError(0, NETWORK_ERROR, 'network error'))
+    }
+    xhr.onabort = () => {
+      done()
+      reject(new DOMException('upload aborted', 'AbortError'))
+    }
+    signal?.addEventListener('abort', onAbort)
+    xhr.send(form)
+  })
 }

@@ -50,6 +50,9 @@ export interface Media {
 /** The kinds of message the server stores. */
 export type MessageKind = 'text' | 'image' | 'voice'
 
+/** The kinds of message that carry a file. */
+export type MediaKind = Exclude<MessageKind, 'text'>
+
 /** One stored message; `seq` numbers a conversation's messages 1, 2, 3… without holes. */
 export interface Message {
   id: string

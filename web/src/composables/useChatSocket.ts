@@ -61,7 +61,10 @@ export interface ChatSocket {
   reconnectNow(): void
   /** Queues a text message (pending at once; goes out now or on reconnect); returns its client_id. */
   sendText(conversationId: string, text: string): string
-  /** Sends a failed message again with the same client_id. */
+  /**
+   * Sends a pending message (again) with the same client_id: a failed one, or a picture or
+   * voice message whose upload just finished. Now, or on reconnect.
+   */
   retry(clientId: string): void
   sendTyping(conversationId: string): void
   /** Marks what we hold of a conversation as read (here, on the server, in our other tabs). */
@@ -392,13 +395,15 @@ export function createChatSocket(options: ChatSocketOptions = {}): ChatSocket {
   function transmit(clientId: string): void {
     const p = messages.findPending(clientId)
     if (!p) return
-    const sent = write({
-      type: 'send',
-      client_id: p.client_id,
-      conversation_id: p.conversation_id,
-      kind: p.kind,
-      text: p.text,
-    })
+    const frame: Record<string, unknown> = { type: 'send', client_id: p.client_id, conversation_id: p.conversation_id, kind: p.kind }
+    if (p.kind === 'text') {
+      frame.text = p.text
+    } else {
+      const mediaId = p.attachment?.media?.id
+      if (!mediaId) return // still uploading: the upload sends it when done
+      frame.media_id = mediaId
+    }
+    const sent = write(frame)
     messages.setStatus(clientId, sent ? 'sending' : 'queued')
   }
 
@@ -419,7 +424,7 @@ export function createChatSocket(options: ChatSocketOptions = {}): ChatSocket {
 
   function retry(clientId: string): void {
     const p = messages.findPending(clientId)
-    if (!p) return
+    if (!p || (p.kind !== 'text' && !p.attachment?.media)) return
     messages.setStatus(clientId, 'queued')
     transmit(clientId)
   }

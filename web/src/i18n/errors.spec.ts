@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ApiError, BAD_RESPONSE, NETWORK_ERROR, SERVER_UNAVAILABLE } from '@/api/client'
+import { ApiError, BAD_RESPONSE, FILE_TOO_LARGE, NETWORK_ERROR, SERVER_UNAVAILABLE } from '@/api/client'
 import { errorField, errorText } from './errors'
 import { i18n, type Locale } from '.'
 import en from './locales/en'
@@ -32,9 +32,32 @@ const CODES = [
   'invalid_credentials',
   'invalid_input',
   'unauthorized',
+  'image_too_large',
+  'image_unsupported',
+  'image_too_many_pixels',
+  'image_invalid',
+  'voice_too_large',
+  'voice_unsupported',
+  'voice_too_long',
+  'voice_invalid',
+  'duration_invalid',
+  'waveform_invalid',
+  'media_not_found',
+  'media_already_sent',
   NETWORK_ERROR,
   SERVER_UNAVAILABLE,
   BAD_RESPONSE,
+  FILE_TOO_LARGE,
+  // The browser's own: pictures and the microphone.
+  'too_many_images',
+  'voice_too_short',
+  'voice_play_failed',
+  'mic_unsupported',
+  'mic_insecure',
+  'mic_not_found',
+  'mic_denied',
+  'mic_busy',
+  'mic_failed',
 ]
 
 function keys(obj: object, prefix = ''): string[] {

@@ -1,22 +1,42 @@
 import { ref } from 'vue'
 import { defineStore } from 'pinia'
 import * as api from '@/api/client'
-import type { Message } from '@/api/types'
+import type { Media, Message, MessageKind } from '@/api/types'
 
 /** How a message of ours that the server has not acknowledged yet is doing. */
-export type PendingStatus = 'queued' | 'sending' | 'failed'
+export type PendingStatus = 'uploading' | 'queued' | 'sending' | 'failed'
 
-/** A message typed here, shown at once and replaced by the stored one when its ack arrives. */
+/** The file of a picture or voice message on its way: kept until the ack, so a retry needs no re-pick. */
+export interface PendingAttachment {
+  file: Blob
+  /** The name the upload carries. */
+  filename: string
+  width?: number
+  height?: number
+  durationMs?: number
+  waveform?: number[]
+  /** Share of the bytes uploaded, 0–1. */
+  progress: number
+  /** The stored media once the upload succeeded. */
+  media?: Media
+}
+
+/** A message made here, shown at once and replaced by the stored one when its ack arrives. */
 export interface PendingMessage {
   client_id: string
   conversation_id: string
-  kind: 'text'
+  kind: MessageKind
   text: string
   created_at: string
-  /** queued: waits for a connection; sending: written to the socket; failed: refused (see `error`). */
+  /**
+   * uploading: its file is going up; queued: waits for a connection; sending: written to
+   * the socket; failed: refused or the upload failed (see `error`).
+   */
   status: PendingStatus
   /** The server's error code when failed. */
   error?: string
+  /** Pictures and voice: the file and, once uploaded, its media. */
+  attachment?: PendingAttachment
 }
 
 /** What the UI knows about one conversation's history. */
@@ -172,7 +192,7 @@ export const useMessagesStore = defineStore('messages', () => {
   /** Every pending message that still has to go out (queued or sending), oldest first. */
   function outbox(): PendingMessage[] {
     return Object.values(byConversation.value)
-      .flatMap((c) => c.pending.filter((p) => p.status !== 'failed'))
+      .flatMap((c) => c.pending.filter((p) => p.status === 'queued' || p.status === 'sending'))
       .sort((a, b) => a.created_at.localeCompare(b.created_at))
   }
 
@@ -182,6 +202,22 @@ export const useMessagesStore = defineStore('messages', () => {
     if (!p) return
     p.status = status
     p.error = status === 'failed' ? error : undefined
+  }
+
+  /** How far the upload of a pending picture or voice message has come (0–1). */
+  function setProgress(clientId: string, fraction: number): void {
+    const a = findPending(clientId)?.attachment
+    if (a) a.progress = Math.max(a.progress, Math.min(1, fraction))
+  }
+
+  /** The upload is done: the message is ready to go out with its media id. */
+  function setUploaded(clientId: string, media: Media): void {
+    const p = findPending(clientId)
+    if (!p?.attachment) return
+    p.attachment.media = media
+    p.attachment.progress = 1
+    p.status = 'queued'
+    p.error = undefined
   }
 
   /** The stored message for a pending one: replaces the bubble. */
@@ -355,6 +391,8 @@ export const useMessagesStore = defineStore('messages', () => {
     findPending,
     outbox,
     setStatus,
+    setProgress,
+    setUploaded,
     ack,
     discard,
     loadLatest,

@@ -12,7 +12,7 @@ function mediaMatches(query: string): boolean {
 
 /**
  * What the person is looking at: the pane on a phone, whether the page is visible, which
- * person's card is open, and the unsent text of each conversation.
+ * person's card and which picture are open, and the unsent text of each conversation.
  */
 export const useUiStore = defineStore('ui', () => {
   const pane = ref<PaneId>('messages')
@@ -20,6 +20,8 @@ export const useUiStore = defineStore('ui', () => {
   const visible = ref(document.visibilityState !== 'hidden')
   const personCard = ref<User | null>(null)
   const drafts = ref<Record<string, string>>({})
+  /** The picture open in the full-size viewer. */
+  const viewer = ref<{ conversationId: string; messageId: string } | null>(null)
 
   /** True when the messages pane is on screen (always on a wide screen; the tab on a phone). */
   const messagesShown = computed(() => visible.value && (wide.value || pane.value === 'messages'))
@@ -44,5 +46,12 @@ export const useUiStore = defineStore('ui', () => {
     personCard.value = null
   }
 
-  return { pane, wide, visible, personCard, drafts, messagesShown, listen, showPerson, closePerson }
+  function openImage(conversationId: string, messageId: string): void {
+    viewer.value = { conversationId, messageId }
+  }
+  function closeImage(): void {
+    viewer.value = null
+  }
+
+  return { pane, wide, visible, personCard, drafts, viewer, messagesShown, listen, showPerson, closePerson, openImage, closeImage }
 })
