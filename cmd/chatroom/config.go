@@ -26,6 +26,7 @@ type Config struct {
 	TrustedProxies []string
 	LogLevel       string
 	LogFormat      string
+	DebugAddr      string
 	Auth           auth.Limits
 	Chat           ChatLimits
 	Media          media.Limits
@@ -38,6 +39,7 @@ type ChatLimits struct {
 	RateWindow  time.Duration
 	QueueFrames int
 	QueueBytes  int
+	WriteDelay  time.Duration
 }
 
 // envName is the environment variable of a flag: --nats-url → CHATROOM_NATS_URL.
@@ -147,6 +149,7 @@ func parseConfig(cmd string, args []string) (Config, error) {
 	b.list(&c.TrustedProxies, "trusted-proxies", "proxy IPs or CIDRs whose X-Forwarded-For is believed")
 	b.str(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	b.str(&c.LogFormat, "log-format", "text", "text or json")
+	b.str(&c.DebugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; keep it off the network")
 
 	l := auth.DefaultLimits()
 	b.integer(&l.UsernameMin, "limit-username-min", l.UsernameMin, "shortest username")
@@ -161,12 +164,13 @@ func parseConfig(cmd string, args []string) (Config, error) {
 	b.integer(&l.Registrations, "limit-registrations", l.Registrations, "registrations per IP before 429")
 	b.duration(&l.RegistrationWindow, "limit-registration-window", l.RegistrationWindow, "window of the registration limit")
 	b.duration(&l.SessionTTL, "session-ttl", l.SessionTTL, "how long a login lasts")
-	c.Chat = ChatLimits{FrameBytes: 64 << 10, RateCount: 20, RateWindow: 10 * time.Second, QueueFrames: 1024, QueueBytes: 4 << 20}
+	c.Chat = ChatLimits{FrameBytes: 64 << 10, RateCount: 20, RateWindow: 10 * time.Second, QueueFrames: 1024, QueueBytes: 4 << 20, WriteDelay: 5 * time.Millisecond}
 	b.integer(&c.Chat.FrameBytes, "chat-frame-bytes", c.Chat.FrameBytes, "largest WebSocket frame a client may send")
 	b.integer(&c.Chat.RateCount, "chat-rate-count", c.Chat.RateCount, "messages a user may send per rate window")
 	b.duration(&c.Chat.RateWindow, "chat-rate-window", c.Chat.RateWindow, "window of the message rate limit")
 	b.integer(&c.Chat.QueueFrames, "chat-queue-frames", c.Chat.QueueFrames, "frames queued for one connection before it is closed as too slow")
 	b.integer(&c.Chat.QueueBytes, "chat-queue-bytes", c.Chat.QueueBytes, "bytes queued for one connection before it is closed as too slow")
+	b.duration(&c.Chat.WriteDelay, "chat-write-delay", c.Chat.WriteDelay, "least time between two writes to one WebSocket under load; frames of that time go out in one write (0: at once)")
 	c.Media = media.DefaultLimits()
 	b.int64(&c.Media.ImageBytes, "limit-image-bytes", c.Media.ImageBytes, "largest picture upload in bytes")
 	b.int64(&c.Media.ImagePixels, "limit-image-pixels", c.Media.ImagePixels, "most pixels of an uploaded picture")

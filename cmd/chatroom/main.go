@@ -120,6 +120,11 @@ func serve(ctx context.Context, cmd string, cfg Config, log *slog.Logger) error 
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
 	}
+	if cfg.DebugAddr != "" {
+		if err := serveDebug(cfg.DebugAddr, log); err != nil {
+			return err
+		}
+	}
 	log.Info("listening", "service", cmd, "addr", ln.Addr().String(), "services", strings.Join(names, ","))
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listener(ln) }()

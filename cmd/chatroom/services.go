@@ -123,8 +123,11 @@ func startChat(ctx context.Context, rt *runtime, app *platform.App) error {
 		return err
 	}
 	l := rt.cfg.Chat
-	svc := chat.New(chat.Config{Bus: conn, App: app, Log: rt.log, FrameBytes: l.FrameBytes, RateCount: l.RateCount,
-		RateWindow: l.RateWindow, QueueFrames: l.QueueFrames, QueueBytes: l.QueueBytes})
+	svc, err := chat.New(chat.Config{Bus: conn, App: app, Log: rt.log, FrameBytes: l.FrameBytes, RateCount: l.RateCount,
+		RateWindow: l.RateWindow, QueueFrames: l.QueueFrames, QueueBytes: l.QueueBytes, WriteDelay: l.WriteDelay})
+	if err != nil {
+		return err
+	}
 	if err := svc.Subscribe(); err != nil {
 		return fmt.Errorf("chat subscribe: %w", err)
 	}

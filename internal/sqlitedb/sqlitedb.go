@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -26,10 +28,36 @@ import (
 type DB struct {
 	*sql.DB
 	W *sql.DB
+
+	stop     chan struct{}
+	stopped  chan struct{}
+	stopOnce sync.Once
+}
+
+// checkpointEvery is how often the WAL is copied into the database file.
+// The write connection never checkpoints itself (wal_autocheckpoint=0):
+// copying pages and syncing the file would stall every commit waiting
+// behind it. A passive checkpoint on a read connection runs beside writes.
+const checkpointEvery = time.Second
+
+func (db *DB) checkpoints() {
+	defer close(db.stopped)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stop:
+			return
+		case <-t.C:
+			_, _ = db.DB.Exec(`PRAGMA wal_checkpoint(PASSIVE)`) // a busy checkpoint is retried next tick
+		}
+	}
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.stopOnce.Do(func() { close(db.stop) })
+	<-db.stopped
 	werr := db.W.Close()
 	if err := db.DB.Close(); err != nil {
 		return err
@@ -43,7 +71,7 @@ func Open(ctx context.Context, path string, migrations fs.FS) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("sqlite folder: %w", err)
 	}
-	w, err := openPool(ctx, path, "immediate", 1)
+	w, err := openPool(ctx, path, "immediate", 1, "wal_autocheckpoint(0)")
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +84,9 @@ func Open(ctx context.Context, path string, migrations fs.FS) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	return &DB{DB: r, W: w}, nil
+	db := &DB{DB: r, W: w, stop: make(chan struct{}), stopped: make(chan struct{})}
+	go db.checkpoints()
+	return db, nil
 }
 
 // OpenDir is Open with the migrations in the folder dir of fsys (a
@@ -69,9 +99,9 @@ func OpenDir(ctx context.Context, path string, fsys fs.FS, dir string) (*DB, err
 	return Open(ctx, path, sub)
 }
 
-func openPool(ctx context.Context, path, txlock string, conns int) (*sql.DB, error) {
+func openPool(ctx context.Context, path, txlock string, conns int, pragmas ...string) (*sql.DB, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+	for _, p := range append([]string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"}, pragmas...) {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", txlock)

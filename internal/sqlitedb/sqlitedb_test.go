@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/webchatroom/chatroom/internal/sqlitedb"
 )
@@ -335,5 +336,30 @@ func TestPlaceholders(t *testing.T) {
 	var n int
 	if err := db.QueryRow(`SELECT COUNT(*) FROM t WHERE id IN (`+sqlitedb.Placeholders(len(args))+`)`, args...).Scan(&n); err != nil || n != 2 {
 		t.Errorf("IN list matched %d rows (%v), want 2", n, err)
+	}
+}
+
+func TestWALIsCheckpointedBesideTheWriter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ck.db")
+	db := MustOpen(t, path, fstest.MapFS{"001_t.sql": {Data: []byte(`CREATE TABLE t (v BLOB);`)}})
+	var auto int
+	if err := db.W.QueryRow(`PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 0 {
+		t.Fatalf("the write connection checkpoints itself every %d pages (%v); want 0", auto, err)
+	}
+	before, _ := os.Stat(path)
+	for i := 0; i < 64; i++ {
+		MustExec(t, db, `INSERT INTO t (v) VALUES (randomblob(32768))`)
+	}
+	// 2 MB went to the WAL; the background checkpoint copies it into the file
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := os.Stat(path)
+		if err == nil && st.Size() > before.Size()+(1<<20) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("database file still %d bytes: the WAL was never checkpointed", st.Size())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

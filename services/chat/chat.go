@@ -6,6 +6,7 @@ package chat
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -34,7 +35,13 @@ type Config struct {
 	PingInterval      time.Duration // 25 s
 	IdleTimeout       time.Duration // 60 s without a frame or pong closes
 	HeartbeatInterval time.Duration // presence heartbeat, 5 s
-	WriteTimeout      time.Duration // one write() to a socket, 10 s
+	WriteTimeout      time.Duration // how long a socket may stay full, 10 s
+	// WriteDelay is the least time between two writes to one connection
+	// under load (frames of that time go out together); 0 writes at once.
+	WriteDelay time.Duration
+	// PortableIO reads every connection with a goroutine of its own, as on
+	// systems without epoll (tests run the gateway both ways).
+	PortableIO bool
 }
 
 func (c *Config) defaults() {
@@ -66,16 +73,21 @@ func (c *Config) defaults() {
 	set(&c.IdleTimeout, 60*time.Second)
 	set(&c.HeartbeatInterval, 5*time.Second)
 	set(&c.WriteTimeout, 10*time.Second)
+	if c.WriteDelay < 0 {
+		c.WriteDelay = 0
+	}
 }
 
 // Service is one gateway.
 type Service struct {
-	cfg    Config
-	bus    *bus.Conn
-	log    *slog.Logger
-	hub    *hub
-	limits *rateLimiter
-	verify platform.Verifier
+	cfg     Config
+	bus     *bus.Conn
+	log     *slog.Logger
+	hub     *hub
+	flusher *flusher
+	poller  *poller // nil with PortableIO
+	limits  *rateLimiter
+	verify  platform.Verifier
 
 	membersMu sync.Mutex
 	members   map[string]membersEntry // user|conversation → members
@@ -87,7 +99,7 @@ type membersEntry struct {
 }
 
 // New builds a gateway; call Subscribe, Routes and Run.
-func New(cfg Config) *Service {
+func New(cfg Config) (*Service, error) {
 	cfg.defaults()
 	var m *metrics
 	if cfg.App != nil {
@@ -95,11 +107,19 @@ func New(cfg Config) *Service {
 	} else {
 		m = newMetrics(nil)
 	}
-	return &Service{
+	s := &Service{
 		cfg: cfg, bus: cfg.Bus, log: cfg.Log.With("service", "chat", "gateway", cfg.GatewayID),
-		hub: newHub(cfg, m), limits: newRateLimiter(cfg.RateCount, cfg.RateWindow),
+		hub: newHub(cfg, m), flusher: newFlusher(cfg.WriteDelay), limits: newRateLimiter(cfg.RateCount, cfg.RateWindow),
 		verify: platform.BusVerifier(cfg.Bus), members: map[string]membersEntry{},
 	}
+	if !cfg.PortableIO {
+		p, err := newPoller(runtime.GOMAXPROCS(0))
+		if err != nil {
+			return nil, err
+		}
+		s.poller = p
+	}
+	return s, nil
 }
 
 // Subscribe receives deliveries for this gateway's connections and closes
@@ -159,14 +179,38 @@ func (s *Service) handshake(c *fiber.Ctx) error {
 func (s *Service) Run(ctx context.Context) {
 	beat := time.NewTicker(s.cfg.HeartbeatInterval)
 	ping := time.NewTicker(s.cfg.PingInterval)
+	sweep := time.NewTicker(min(max(s.cfg.IdleTimeout/4, 10*time.Millisecond), 5*time.Second))
 	defer beat.Stop()
 	defer ping.Stop()
+	defer sweep.Stop()
+	flushCtx, stopFlush := context.WithCancel(context.Background())
+	flushed := make(chan struct{})
+	go func() {
+		s.flusher.run(flushCtx)
+		close(flushed)
+	}()
 	s.heartbeat()
 	for {
 		select {
 		case <-ctx.Done():
 			s.hub.each(func(c *conn) { c.closeWith(closeGoingAway, "server restarting") })
+			stopFlush()
+			<-flushed
+			s.flusher.round() // the close frames
+			for end := time.Now().Add(time.Second); s.hub.count() > 0 && time.Now().Before(end); {
+				time.Sleep(10 * time.Millisecond) // clients answer the close
+			}
+			s.hub.each(func(c *conn) { c.shut() })
+			if s.poller != nil {
+				s.poller.close()
+			}
 			return
+		case now := <-sweep.C:
+			s.hub.each(func(c *conn) {
+				if c.stale(now, s.cfg.IdleTimeout, s.cfg.WriteTimeout) {
+					c.shut()
+				}
+			})
 		case <-beat.C:
 			s.heartbeat()
 			now := time.Now()

@@ -40,6 +40,7 @@ func closePayload(code int, reason string) []byte {
 const (
 	closeNormal       = 1000
 	closeGoingAway    = 1001
+	closeProtocol     = 1002
 	closeTooBig       = 1009
 	closeSessionEnded = 4001
 	closeTooSlow      = 4008

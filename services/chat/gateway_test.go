@@ -3,6 +3,8 @@ package chat_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,8 +18,10 @@ import (
 	"github.com/webchatroom/chatroom/services/chat"
 )
 
-func TestHandshakeNeedsSessionAndOrigin(t *testing.T) {
-	g := MustServe(t)
+func TestHandshakeNeedsSessionAndOrigin(t *testing.T) { bothIO(t, testHandshakeNeedsSessionAndOrigin) }
+
+func testHandshakeNeedsSessionAndOrigin(t *testing.T, io func(*chat.Config)) {
+	g := MustServe(t, io)
 	cookie := g.MustLogin(t, "amy")
 	url := "ws" + strings.TrimPrefix(g.URL, "http") + "/ws"
 	for name, h := range map[string]http.Header{
@@ -39,8 +43,10 @@ func TestHandshakeNeedsSessionAndOrigin(t *testing.T) {
 	g.MustDial(t, cookie)
 }
 
-func TestReadyAndBadFrames(t *testing.T) {
-	g := MustServe(t)
+func TestReadyAndBadFrames(t *testing.T) { bothIO(t, testReadyAndBadFrames) }
+
+func testReadyAndBadFrames(t *testing.T, io func(*chat.Config)) {
+	g := MustServe(t, io)
 	c, _, err := g.Dial(t, g.MustLogin(t, "ben"))
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +76,11 @@ func TestReadyAndBadFrames(t *testing.T) {
 }
 
 func TestOversizeFrameGetsErrorThenClose(t *testing.T) {
-	g := MustServe(t)
+	bothIO(t, testOversizeFrameGetsErrorThenClose)
+}
+
+func testOversizeFrameGetsErrorThenClose(t *testing.T, io func(*chat.Config)) {
+	g := MustServe(t, io)
 	cookie := g.MustLogin(t, "cat")
 	c := g.MustDial(t, cookie)
 	big := `{"type":"send","client_id":"x","conversation_id":"lobby","kind":"text","text":"` + strings.Repeat("a", 100<<10) + `"}`
@@ -88,8 +98,10 @@ func TestOversizeFrameGetsErrorThenClose(t *testing.T) {
 	g.MustDial(t, cookie) // a new connection works
 }
 
-func TestRateLimit(t *testing.T) {
-	g := MustServe(t)
+func TestRateLimit(t *testing.T) { bothIO(t, testRateLimit) }
+
+func testRateLimit(t *testing.T, io func(*chat.Config)) {
+	g := MustServe(t, io)
 	// a stand-in history that stores nothing but answers like one
 	if _, err := bus.Handle(g.Bus, wire.SubjectHistoryAppend, "history", func(_ context.Context, r wire.AppendRequest) (wire.AppendReply, error) {
 		return wire.AppendReply{Message: wire.Message{ID: r.ClientID, ClientID: r.ClientID}}, nil
@@ -119,8 +131,10 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
-func TestDeliveryReachesOnlyMembers(t *testing.T) {
-	g := MustServe(t)
+func TestDeliveryReachesOnlyMembers(t *testing.T) { bothIO(t, testDeliveryReachesOnlyMembers) }
+
+func testDeliveryReachesOnlyMembers(t *testing.T, io func(*chat.Config)) {
+	g := MustServe(t, io)
 	ann, bob := g.MustLogin(t, "ann"), g.MustLogin(t, "bob")
 	a1, a2, b := g.MustDial(t, ann), g.MustDial(t, ann), g.MustDial(t, bob)
 	annID := a1.Me
@@ -135,7 +149,11 @@ func TestDeliveryReachesOnlyMembers(t *testing.T) {
 }
 
 func TestSlowClientIsClosedOthersUnaffected(t *testing.T) {
-	g := MustServe(t, func(c *chat.Config) { c.QueueBytes = 1 << 20 })
+	bothIO(t, testSlowClientIsClosedOthersUnaffected)
+}
+
+func testSlowClientIsClosedOthersUnaffected(t *testing.T, io func(*chat.Config)) {
+	g := MustServe(t, io, func(c *chat.Config) { c.QueueBytes = 1 << 20 })
 	slowCookie, fastCookie := g.MustLogin(t, "slow"), g.MustLogin(t, "fast")
 	// the slow client never reads: a raw dial whose frames pile up
 	slow, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(g.URL, "http")+"/ws", http.Header{"Cookie": {slowCookie}, "Origin": {g.URL}})
@@ -182,8 +200,10 @@ func TestSlowClientIsClosedOthersUnaffected(t *testing.T) {
 	t.Logf("slow client closed after %d of 3000 frames", n)
 }
 
-func TestLogoutClosesSockets(t *testing.T) {
-	g := MustServe(t)
+func TestLogoutClosesSockets(t *testing.T) { bothIO(t, testLogoutClosesSockets) }
+
+func testLogoutClosesSockets(t *testing.T, io func(*chat.Config)) {
+	g := MustServe(t, io)
 	cookie := g.MustLogin(t, "eve")
 	c := g.MustDial(t, cookie)
 	req, _ := http.NewRequest("POST", g.URL+"/api/auth/logout", nil)
@@ -197,8 +217,10 @@ func TestLogoutClosesSockets(t *testing.T) {
 	}
 }
 
-func TestIdleConnectionIsDropped(t *testing.T) {
-	g := MustServe(t, func(c *chat.Config) { c.IdleTimeout = 300 * time.Millisecond; c.PingInterval = time.Hour })
+func TestIdleConnectionIsDropped(t *testing.T) { bothIO(t, testIdleConnectionIsDropped) }
+
+func testIdleConnectionIsDropped(t *testing.T, io func(*chat.Config)) {
+	g := MustServe(t, io, func(c *chat.Config) { c.IdleTimeout = 300 * time.Millisecond; c.PingInterval = time.Hour })
 	cookie := g.MustLogin(t, "fay")
 	// a client that never answers pings nor sends: its reads stall
 	raw, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(g.URL, "http")+"/ws", http.Header{"Cookie": {cookie}, "Origin": {g.URL}})
@@ -224,4 +246,53 @@ func publish(t testing.TB, b *bus.Conn, members []string, except, frame string) 
 	if err := b.Publish(wire.SubjectDeliver, wire.Delivery{Members: members, ExceptConn: except, Frame: json.RawMessage(frame)}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestWritesAreCoalescedUnderLoadOnly(t *testing.T) {
+	bothIO(t, testWritesAreCoalescedUnderLoadOnly)
+}
+
+func testWritesAreCoalescedUnderLoadOnly(t *testing.T, io func(*chat.Config)) {
+	const delay = 2 * time.Second
+	g := MustServe(t, io, func(c *chat.Config) { c.WriteDelay = delay })
+	c := g.MustDial(t, g.MustLogin(t, "gus"))
+	time.Sleep(delay) // quiet: the next frame goes out at once
+	start := time.Now()
+	publish(t, g.Bus, nil, "", `{"type":"message","message":{"id":"first"}}`)
+	c.Next(t, "message")
+	if d := time.Since(start); d > delay/2 {
+		t.Fatalf("a frame after a quiet spell took %v: it waited for the write delay", d)
+	}
+	framesBefore, writesBefore := wsCounters(t, g)
+	for i := 0; i < 50; i++ {
+		publish(t, g.Bus, nil, "", `{"type":"message","message":{"id":"burst"}}`)
+	}
+	for i := 0; i < 50; i++ {
+		c.Next(t, "message")
+	}
+	frames, writes := wsCounters(t, g)
+	if frames-framesBefore < 50 || writes-writesBefore > 2 {
+		t.Fatalf("a burst of 50 frames took %v writes for %v frames; want them coalesced into at most 2", writes-writesBefore, frames-framesBefore)
+	}
+}
+
+// wsCounters reads the gateway's frames-written and writes counters.
+func wsCounters(t *testing.T, g *gateway) (frames, writes float64) {
+	t.Helper()
+	resp, err := http.Get(g.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		var v float64
+		if _, err := fmt.Sscanf(line, "chatroom_ws_frames_written_total %g", &v); err == nil {
+			frames = v
+		}
+		if _, err := fmt.Sscanf(line, "chatroom_ws_writes_total %g", &v); err == nil {
+			writes = v
+		}
+	}
+	return frames, writes
 }

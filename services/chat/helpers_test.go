@@ -45,7 +45,10 @@ func MustServe(t testing.TB, adjust ...func(*chat.Config)) *gateway {
 	for _, f := range adjust {
 		f(&cfg)
 	}
-	g := chat.New(cfg)
+	g, err := chat.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := g.Subscribe(); err != nil {
 		t.Fatal(err)
 	}
@@ -74,4 +77,10 @@ func (g *gateway) MustDial(t testing.TB, cookie string) *chattest.Client {
 // Dial opens a WebSocket.
 func (g *gateway) Dial(t testing.TB, cookie string) (*chattest.Client, *http.Response, error) {
 	return chattest.Site{URL: g.URL}.Dial(t, cookie)
+}
+
+// bothIO runs a test against the Linux gateway (epoll) and the portable one.
+func bothIO(t *testing.T, test func(t *testing.T, io func(*chat.Config))) {
+	t.Run("epoll", func(t *testing.T) { test(t, func(*chat.Config) {}) })
+	t.Run("portable", func(t *testing.T) { test(t, func(c *chat.Config) { c.PortableIO = true }) })
 }

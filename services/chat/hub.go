@@ -74,6 +74,12 @@ func (h *hub) deliver(d wire.Delivery) {
 	h.metrics.deliveries.Add(float64(len(targets)))
 }
 
+func (h *hub) count() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.conns)
+}
+
 // each calls f for every connection (outside the lock).
 func (h *hub) each(f func(*conn)) {
 	h.mu.RLock()

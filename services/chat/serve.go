@@ -3,7 +3,7 @@ package chat
 import (
 	"context"
 	"encoding/json"
-	"io"
+	"net"
 	"sync"
 	"time"
 
@@ -34,56 +34,66 @@ type errorFrame struct {
 	Message  string `json:"message"`
 }
 
-// serve runs one connection: register, announce, read until it ends.
+// serve runs one connection: announce it, hand its socket to the reader
+// (the gateway's epoll loop on Linux, so the handler returns at once), and
+// let the flusher write the ready frame.
 func (s *Service) serve(ws *websocket.Conn) {
 	sess, _ := ws.Locals(sessionLocal).(wire.SessionVerifyReply)
-	c := &conn{id: "c-" + ids.New(), user: sess.User, sessionID: sess.SessionID, expiresAt: sess.ExpiresAt.Time, netConn: ws.NetConn(), hub: s.hub}
+	c := &conn{id: "c-" + ids.New(), user: sess.User, sessionID: sess.SessionID, expiresAt: sess.ExpiresAt.Time, svc: s}
+	c.lastRead.Store(time.Now().UnixNano())
+	left := pending(ws.NetConn())
+	sock, start, err := s.openSocket(c, ws.NetConn())
+	if err != nil {
+		s.log.Error("take over websocket", "err", err)
+		return
+	}
+	c.sock = sock
+	ready, _ := json.Marshal(map[string]any{"type": "ready", "user": c.user, "online_count": s.onlineCount()})
+	// ready is the first frame: it is queued before anything can reach c
+	c.queue, c.queued, c.scheduled = [][]byte{appendFrame(nil, opText, ready)}, len(ready), true
 	s.hub.add(c)
 	s.publishConn(c, true)
-	defer func() {
-		c.drain(time.Second)
-		c.shut()
-		s.hub.remove(c)
-		s.limits.forget(c.user.ID, time.Now())
-		s.publishConn(c, false)
-	}()
-	s.sendJSON(c, map[string]any{"type": "ready", "user": c.user, "online_count": s.onlineCount()})
-
-	ws.SetPingHandler(func(data string) error {
-		_ = ws.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
-		c.push(appendFrame(nil, opPong, []byte(data)), false)
-		return nil
-	})
-	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout)) })
-	ws.SetCloseHandler(func(code int, _ string) error {
-		c.closeWith(closeNormal, "")
-		return nil
-	})
-	w := &worker{}
-	for {
-		_ = ws.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
-		typ, r, err := ws.NextReader()
-		if err != nil {
-			return
-		}
-		data, err := io.ReadAll(io.LimitReader(r, int64(s.cfg.FrameBytes)+1))
-		if err != nil {
-			return
-		}
-		if len(data) > s.cfg.FrameBytes {
-			s.sendError(c, "", "frame_too_large", "A frame may be at most 64 KiB.")
-			c.closeWith(closeTooBig, "frame too large")
-			return
-		}
-		if typ != websocket.TextMessage {
-			s.sendError(c, "", "invalid_json", "Frames are JSON text.")
-			continue
-		}
-		s.handle(c, w, data)
+	s.flusher.add(c)
+	if len(left) > 0 {
+		c.received(left)
 	}
+	start()
 }
 
-func (s *Service) handle(c *conn, w *worker, data []byte) {
+// pending returns what the client sent right behind its handshake and the
+// HTTP server already read (a past deadline makes Read return only that).
+func pending(nc net.Conn) []byte {
+	_ = nc.SetReadDeadline(time.Now().Add(-time.Second))
+	defer nc.SetReadDeadline(time.Time{})
+	buf := make([]byte, 4096)
+	n, _ := nc.Read(buf)
+	return buf[:n]
+}
+
+// closed forgets a connection once its socket is shut.
+func (s *Service) closed(c *conn) {
+	s.hub.remove(c)
+	s.limits.forget(c.user.ID, time.Now())
+	s.publishConn(c, false)
+}
+
+// frame handles one client message or control frame; false stops reading.
+func (s *Service) frame(c *conn, op byte, payload []byte) bool {
+	switch op {
+	case opText:
+		s.handle(c, payload)
+	case opBinary:
+		s.sendError(c, "", "invalid_json", "Frames are JSON text.")
+	case opPing:
+		c.push(appendFrame(nil, opPong, payload), false)
+	case opClose:
+		c.closeWith(closeNormal, "")
+		return false
+	}
+	return true
+}
+
+func (s *Service) handle(c *conn, data []byte) {
 	var f clientFrame
 	if err := json.Unmarshal(data, &f); err != nil {
 		s.sendError(c, "", "invalid_json", "The frame is not a JSON object.")
@@ -100,11 +110,15 @@ func (s *Service) handle(c *conn, w *worker, data []byte) {
 			s.sendError(c, f.ClientID, apperr.RateLimited, "You are sending too fast; wait a few seconds.")
 			return
 		}
-		w.do(func() { s.send(c, f) })
+		if !c.work.do(func() { s.send(c, f) }) {
+			s.sendError(c, f.ClientID, apperr.RateLimited, "Too many messages are waiting to be stored; wait for their acks.")
+		}
 	case "typing":
-		w.do(func() { s.typing(c, f) })
+		c.work.do(func() { s.typing(c, f) }) // a typing signal may be dropped
 	case "read":
-		w.do(func() { s.read(c, f) })
+		if !c.work.do(func() { s.read(c, f) }) {
+			s.sendError(c, "", apperr.RateLimited, "Too many requests are waiting; try again.")
+		}
 	default:
 		s.sendError(c, "", "unknown_type", "Unknown frame type.")
 	}
@@ -244,11 +258,12 @@ type worker struct {
 // sends far below it.
 const maxPending = 256
 
-func (w *worker) do(f func()) {
+// do queues f; false when the connection already has maxPending waiting.
+func (w *worker) do(f func()) bool {
 	w.mu.Lock()
 	if len(w.pending) >= maxPending {
 		w.mu.Unlock()
-		return
+		return false
 	}
 	w.pending = append(w.pending, f)
 	start := !w.running
@@ -257,6 +272,7 @@ func (w *worker) do(f func()) {
 	if start {
 		go w.run()
 	}
+	return true
 }
 
 func (w *worker) run() {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -50,7 +51,13 @@ type Service struct {
 	now    func() time.Time
 	limits Limits
 	users  *users
+
+	convMu sync.Mutex
+	convs  map[string]*Conversation // who may use a conversation: it never changes
 }
+
+// maxCachedConversations bounds the membership cache; when full it starts over.
+const maxCachedConversations = 100_000
 
 // New builds the service; call Subscribe and Routes to put it to work.
 func New(c Config) *Service {
@@ -64,7 +71,7 @@ func New(c Config) *Service {
 		c.Limits = DefaultLimits()
 	}
 	return &Service{store: c.Store, bus: c.Bus, log: c.Log.With("service", "history"), now: c.Now, limits: c.Limits,
-		users: newUsers(c.Bus, c.Limits.UserCacheTTL, c.Limits.UserCacheSize, c.Now)}
+		users: newUsers(c.Bus, c.Limits.UserCacheTTL, c.Limits.UserCacheSize, c.Now), convs: map[string]*Conversation{}}
 }
 
 // Ping checks the store.
@@ -82,13 +89,37 @@ func (s *Service) access(ctx context.Context, userID, conversationID string) (*C
 	if userID == "" || conversationID == "" || len(conversationID) > maxConversationID {
 		return nil, errConversationNotFound()
 	}
-	c, err := s.store.Conversation(ctx, conversationID)
+	c, err := s.conversation(ctx, conversationID)
 	if err != nil {
 		return nil, err
 	}
 	if !c.Member(userID) {
 		return nil, errConversationNotFound()
 	}
+	return c, nil
+}
+
+// conversation returns what never changes of a conversation (id, kind,
+// title, members, creation), from memory after the first read: every
+// message sent asks, and a query costs more than the rest of the check.
+func (s *Service) conversation(ctx context.Context, id string) (*Conversation, error) {
+	s.convMu.Lock()
+	c, ok := s.convs[id]
+	s.convMu.Unlock()
+	if ok {
+		return c, nil
+	}
+	c, err := s.store.Conversation(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c = &Conversation{ID: c.ID, Kind: c.Kind, Title: c.Title, Members: c.Members, CreatedAt: c.CreatedAt}
+	s.convMu.Lock()
+	if len(s.convs) >= maxCachedConversations {
+		clear(s.convs)
+	}
+	s.convs[id] = c
+	s.convMu.Unlock()
 	return c, nil
 }
 

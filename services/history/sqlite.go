@@ -173,11 +173,12 @@ func (s *SQLiteStore) Direct(ctx context.Context, a, b string, now time.Time) (*
 	return c, created, err
 }
 
-// Append stores a message in the next group commit.
+// Append stores a message in the next group commit. It refuses (unknown
+// conversation) only before writing, so it runs without a savepoint.
 func (s *SQLiteStore) Append(ctx context.Context, m *Message) (*Message, bool, error) {
 	var stored *Message
 	var dup bool
-	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.w.doClean(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		old, err := scanMessage(tx.StmtContext(ctx, s.st.byClientID).QueryRowContext(ctx, m.SenderID, m.ClientID))
 		if err == nil {
 			stored, dup = old, true

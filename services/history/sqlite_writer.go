@@ -21,7 +21,9 @@ const writeTimeout = 30 * time.Second
 // writer is SQLite's group commit: one goroutine owns the write connection
 // and runs every write that is waiting when it is free in ONE transaction,
 // so concurrent senders share one fsync. Each write runs in its own
-// savepoint, so one that fails leaves the others of its batch intact.
+// savepoint, so one that fails leaves the others of its batch intact —
+// except clean writes (doClean), which skip the savepoint's three
+// statements: they refuse only before writing anything.
 type writer struct {
 	db     *sql.DB
 	sp     savepoint
@@ -36,8 +38,9 @@ type writer struct {
 
 // writeOp is one write: run is called inside the batch transaction.
 type writeOp struct {
-	run  func(ctx context.Context, tx *sql.Tx) error
-	done chan error // buffered 1: the writer never waits for the caller
+	run   func(ctx context.Context, tx *sql.Tx) error
+	clean bool       // run returns an *apperr.Error only before it writes; any other error dooms the batch
+	done  chan error // buffered 1: the writer never waits for the caller
 }
 
 // WriteStats counts the group commit's work since the store was opened.
@@ -67,7 +70,17 @@ var errWriterClosed = &apperr.Error{Code: apperr.Unavailable, Message: "History 
 // do runs fn in the next batch and returns once that batch has committed
 // (or ctx ends first; the write may then still commit).
 func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	op := &writeOp{run: fn, done: make(chan error, 1)}
+	return w.submit(ctx, &writeOp{run: fn, done: make(chan error, 1)})
+}
+
+// doClean is do for a write that refuses (with an *apperr.Error) only
+// before it has written anything: it needs no savepoint. Any other error
+// it returns rolls back its whole batch.
+func (w *writer) doClean(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return w.submit(ctx, &writeOp{run: fn, clean: true, done: make(chan error, 1)})
+}
+
+func (w *writer) submit(ctx context.Context, op *writeOp) error {
 	select {
 	case w.ops <- op:
 	case <-w.quit:
@@ -121,6 +134,14 @@ func (w *writer) commit(batch []*writeOp) {
 		defer tx.Rollback()
 		for i, op := range batch {
 			var fatal error
+			if op.clean {
+				errs[i] = op.run(ctx, tx)
+				var refused *apperr.Error
+				if errs[i] != nil && !errors.As(errs[i], &refused) {
+					return errs[i]
+				}
+				continue
+			}
 			if errs[i], fatal = w.sp.run(ctx, tx, op.run); fatal != nil {
 				return fatal
 			}

@@ -76,7 +76,10 @@ func MustServeOn(tb testing.TB, store media.Store, blobs blob.Store, limits ...f
 	tb.Cleanup(func() { histStore.Close() })
 	h := history.New(history.Config{Store: histStore, Bus: connect("history"), Log: log})
 	m := media.New(media.Config{Store: store, Blobs: blobs, Bus: connect("media"), Limits: l, Log: log, Registry: app.Registry()})
-	g := chat.New(chat.Config{Bus: connect("chat"), App: app, Log: log, RateCount: 1000})
+	g, err := chat.New(chat.Config{Bus: connect("chat"), App: app, Log: log, RateCount: 1000})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	for _, sub := range []func() error{a.Subscribe, h.Subscribe, m.Subscribe, g.Subscribe} {
 		if err := sub(); err != nil {
 			tb.Fatal(err)
