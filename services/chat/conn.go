@@ -88,6 +88,15 @@ func (c *conn) flush() {
 	}
 }
 
+// writeNow writes what is queued without waiting for the flusher's round.
+func (c *conn) writeNow() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed && !c.blocked {
+		c.writeLocked()
+	}
+}
+
 // writable is called when a full socket takes bytes again.
 func (c *conn) writable() {
 	c.mu.Lock()

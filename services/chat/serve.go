@@ -232,6 +232,8 @@ func (s *Service) publishConn(c *conn, open bool) {
 	}
 }
 
+// sendJSON answers the client's own frame (an ack or an error) at once:
+// the write delay is for fan-out, and a sender waits for its ack.
 func (s *Service) sendJSON(c *conn, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -239,6 +241,7 @@ func (s *Service) sendJSON(c *conn, v any) {
 		return
 	}
 	c.send(b)
+	c.writeNow()
 }
 
 func (s *Service) sendError(c *conn, clientID, code, message string) {
