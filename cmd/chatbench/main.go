@@ -53,8 +53,8 @@
 // Spread a rate over enough senders: the gateway handles one send per
 // connection at a time and acknowledges it after the durable commit, so a
 // sender cannot go faster than 1 / ack latency. Keep --max-inflight under
-// the gateway's 256 queued requests per connection (more are dropped
-// unanswered). Run the tool on the server's machine so it can read the
+// the gateway's 256 queued requests per connection (more are refused with
+// rate_limited). Run the tool on the server's machine so it can read the
 // server's /proc (it finds the process listening on --url's port).
 //
 //	# once: create the users and cache their sessions (minutes: argon2)
