@@ -132,6 +132,7 @@ func (c *conn) writeLocked() {
 			return
 		}
 		m.writes.Inc()
+		m.framesOut.Add(float64(frames)) // a short write's rest goes out from c.out
 		c.queue = c.queue[frames:]
 		if n < total {
 			c.out = restOf(bufs, n)
@@ -139,7 +140,6 @@ func (c *conn) writeLocked() {
 			c.sock.waitWritable()
 			return
 		}
-		m.framesOut.Add(float64(frames))
 		c.out = nil
 	}
 	c.queue, c.queued = nil, 0

@@ -293,15 +293,24 @@ func wsCounters(t *testing.T, g *gateway) (frames, writes float64) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %v", resp.StatusCode, err)
+	}
+	found := 0
 	for _, line := range strings.Split(string(body), "\n") {
 		var v float64
 		if _, err := fmt.Sscanf(line, "chatroom_ws_frames_written_total %g", &v); err == nil {
 			frames = v
+			found++
 		}
 		if _, err := fmt.Sscanf(line, "chatroom_ws_writes_total %g", &v); err == nil {
 			writes = v
+			found++
 		}
+	}
+	if found != 2 {
+		t.Fatalf("GET /metrics has not both counters:\n%s", body)
 	}
 	return frames, writes
 }
