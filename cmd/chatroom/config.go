@@ -178,6 +178,7 @@ func parseConfig(cmd string, args []string) (Config, error) {
 	b.int64(&c.Media.VoiceBytes, "limit-voice-bytes", c.Media.VoiceBytes, "largest voice upload in bytes")
 	b.integer(&c.Media.VoiceMS, "limit-voice-ms", c.Media.VoiceMS, "longest voice message in milliseconds")
 	b.integer(&c.Media.Waveform, "limit-waveform", c.Media.Waveform, "most values of a voice message's waveform")
+	b.duration(&c.Media.UnsentTTL, "media-unsent-ttl", c.Media.UnsentTTL, "how long an upload never sent in a message is kept before it is deleted (0: forever)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

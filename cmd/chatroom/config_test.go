@@ -11,6 +11,7 @@ func TestConfigFlagsAndEnv(t *testing.T) {
 	t.Setenv("CHATROOM_PUBLIC_ORIGIN", "https://a.example, https://b.example")
 	t.Setenv("CHATROOM_LIMIT_LOGIN_WINDOW", "5m")
 	t.Setenv("CHATROOM_S3_TLS", "true")
+	t.Setenv("CHATROOM_MEDIA_UNSENT_TTL", "2h")
 	c, err := parseConfig("all", []string{"--nats-url", "nats://flag:4222", "--limit-login-failures", "9"})
 	if err != nil {
 		t.Fatal(err)
@@ -23,6 +24,9 @@ func TestConfigFlagsAndEnv(t *testing.T) {
 	}
 	if c.Auth.LoginWindow != 5*time.Minute || c.Auth.LoginFailures != 9 || c.Auth.PasswordMin != 8 {
 		t.Fatalf("limits %+v", c.Auth)
+	}
+	if c.Media.UnsentTTL != 2*time.Hour || c.Media.VoiceMS != 60_000 {
+		t.Fatalf("media limits %+v", c.Media)
 	}
 	t.Setenv("CHATROOM_LIMIT_LOGIN_WINDOW", "soon")
 	if _, err := parseConfig("all", nil); err == nil {
@@ -40,5 +44,16 @@ func TestConfigBoolFlagStandsAlone(t *testing.T) {
 	}
 	if _, err := parseConfig("all", []string{"--limit-login-failures", "many"}); err == nil {
 		t.Fatal("a bad number was accepted")
+	}
+}
+
+func TestConfigMediaUnsentTTL(t *testing.T) {
+	c, err := parseConfig("media", nil)
+	if err != nil || c.Media.UnsentTTL != 24*time.Hour {
+		t.Fatalf("default: %v %v, want 24h", c.Media.UnsentTTL, err)
+	}
+	c, err = parseConfig("media", []string{"--media-unsent-ttl", "0"})
+	if err != nil || c.Media.UnsentTTL != 0 {
+		t.Fatalf("--media-unsent-ttl 0: %v %v, want 0 (keep forever)", c.Media.UnsentTTL, err)
 	}
 }

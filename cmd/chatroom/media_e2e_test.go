@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/webchatroom/chatroom/internal/chattest"
 	"github.com/webchatroom/chatroom/internal/testaudio"
+	"github.com/webchatroom/chatroom/internal/testenv"
 	"github.com/webchatroom/chatroom/internal/testimage"
 )
 
@@ -108,5 +111,45 @@ func testMedia(t *testing.T, s *chatSite) {
 	resp, data := fetch(t, s, eveCookie, voice["url"].(string), "Range", "bytes=0-99")
 	if resp.StatusCode != 206 || !bytes.Equal(data, rec[:100]) || resp.Header.Get("Content-Type") != "audio/webm" {
 		t.Fatalf("voice range: %d %s", resp.StatusCode, resp.Header.Get("Content-Range"))
+	}
+}
+
+// TestAllDeletesUnsentUploads runs `chatroom all` with --media-unsent-ttl
+// 1s: a picture never sent is deleted (404, and a log line says so), one
+// sent in a message before it stays.
+func TestAllDeletesUnsentUploads(t *testing.T) {
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	p := MustStart(t, nil, "all", "--addr", addr, "--data", t.TempDir(), "--media-unsent-ttl", "1s")
+	s := &chatSite{Site: chattest.Site{URL: "http://" + addr}}
+	testenv.WaitHTTP(t, s.URL+"/readyz", 30*time.Second)
+	cookie := s.MustLogin(t, uniq("ann"))
+	a := s.MustDial(t, cookie)
+	photo := testimage.PhoneJPEG(t, testimage.Halves(64, 48), 6)
+	pics := make([]string, 2)
+	for i := range pics {
+		status, body := upload(t, s, cookie, []string{"kind", "image", "conversation_id", "lobby"}, photo)
+		if status != 201 {
+			t.Fatalf("upload picture: %d %v", status, body)
+		}
+		pics[i] = body["media"].(map[string]any)["url"].(string)
+		if i == 0 { // sent, and older than the unsent one: the sweep that takes that one passed it by
+			a.Send(t, map[string]any{"type": "send", "client_id": "pic-1", "conversation_id": "lobby", "kind": "image",
+				"media_id": body["media"].(map[string]any)["id"]})
+			if f := a.Answer(t, "pic-1"); f["type"] != "ack" {
+				t.Fatalf("send picture: %v", f)
+			}
+		}
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		resp, _ := fetch(t, s, cookie, pics[1])
+		if resp.StatusCode == 404 && strings.Contains(p.stderr.String(), "deleted unsent media") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the unsent picture: %d 15 s after upload, want 404 and a log line", resp.StatusCode)
+		}
+	}
+	if resp, _ := fetch(t, s, cookie, pics[0]); resp.StatusCode != 200 {
+		t.Fatalf("the sent picture: %d, want 200", resp.StatusCode)
 	}
 }

@@ -114,6 +114,7 @@ func startMedia(ctx context.Context, rt *runtime, app *platform.App) error {
 	svc.Routes(app)
 	app.AddCheck("media_nats", conn.Ping)
 	app.AddCheck("media_store", svc.Ping)
+	go svc.Run(ctx)
 	return nil
 }
 

@@ -38,7 +38,11 @@ func (s *Service) Claim(ctx context.Context, r wire.MediaClaimRequest) (wire.Med
 	if it.OwnerID != r.SenderID || it.ConversationID != r.ConversationID || it.Kind != r.Kind {
 		return wire.MediaClaimReply{}, notFound
 	}
-	if it, err = s.store.Claim(ctx, it.ID, r.SenderID+"/"+r.ClientID); err != nil {
+	it, err = s.store.Claim(ctx, it.ID, r.SenderID+"/"+r.ClientID)
+	if apperr.Code(err) == apperr.NotFound { // swept since it was looked up
+		return wire.MediaClaimReply{}, notFound
+	}
+	if err != nil {
 		return wire.MediaClaimReply{}, err
 	}
 	return wire.MediaClaimReply{Media: it.Wire()}, nil

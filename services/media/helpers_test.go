@@ -30,7 +30,9 @@ type server struct {
 	chattest.Site
 	Bus     *bus.Conn // another service's connection
 	Blobs   blob.Store
-	BlobDir string // the folder of Blobs, when it is one
+	BlobDir string          // the folder of Blobs, when it is one
+	Clock   *chattest.Clock // media's clock: uploads are stamped with it
+	Media   *media.Service  // not Run: tests call Sweep
 }
 
 // MustServe starts the services on SQLite files and a blob folder.
@@ -75,7 +77,8 @@ func MustServeOn(tb testing.TB, store media.Store, blobs blob.Store, limits ...f
 	}
 	tb.Cleanup(func() { histStore.Close() })
 	h := history.New(history.Config{Store: histStore, Bus: connect("history"), Log: log})
-	m := media.New(media.Config{Store: store, Blobs: blobs, Bus: connect("media"), Limits: l, Log: log, Registry: app.Registry()})
+	clock := chattest.NewClock(time.Now())
+	m := media.New(media.Config{Store: store, Blobs: blobs, Bus: connect("media"), Limits: l, Log: log, Registry: app.Registry(), Now: clock.Now})
 	g, err := chat.New(chat.Config{Bus: connect("chat"), App: app, Log: log, RateCount: 1000})
 	if err != nil {
 		tb.Fatal(err)
@@ -98,7 +101,12 @@ func MustServeOn(tb testing.TB, store media.Store, blobs blob.Store, limits ...f
 	}
 	go app.Listener(ln)
 	tb.Cleanup(func() { _ = app.Shutdown() })
-	return &server{Site: chattest.Site{URL: "http://" + ln.Addr().String()}, Bus: connect("peer"), Blobs: blobs}
+	return &server{Site: chattest.Site{URL: "http://" + ln.Addr().String()}, Bus: connect("peer"), Blobs: blobs, Clock: clock, Media: m}
+}
+
+// Claim asks media.claim as history does when a message names an upload.
+func (s *server) Claim(r wire.MediaClaimRequest) (wire.MediaClaimReply, error) {
+	return bus.Request[wire.MediaClaimRequest, wire.MediaClaimReply](context.Background(), s.Bus, wire.SubjectMediaClaim, r)
 }
 
 // MustOpenSQLite opens a fresh SQLite media store in a temporary folder.

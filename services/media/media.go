@@ -28,11 +28,14 @@ type Limits struct {
 	VoiceBytes  int64 // largest voice upload
 	VoiceMS     int   // longest voice message, as declared and as its container records
 	Waveform    int   // most values of a waveform
+
+	UnsentTTL time.Duration // how long an upload never sent in a message is kept; 0 keeps it forever
 }
 
 // DefaultLimits returns the limits of DESIGN §5.
 func DefaultLimits() Limits {
-	return Limits{ImageBytes: 10 << 20, ImagePixels: 40_000_000, ThumbSide: 480, VoiceBytes: 2 << 20, VoiceMS: 60_000, Waveform: 128}
+	return Limits{ImageBytes: 10 << 20, ImagePixels: 40_000_000, ThumbSide: 480, VoiceBytes: 2 << 20, VoiceMS: 60_000, Waveform: 128,
+		UnsentTTL: 24 * time.Hour}
 }
 
 // durationSlack is how far a declared voice duration may be from the one
@@ -62,7 +65,8 @@ type Service struct {
 	metrics *metrics
 }
 
-// New builds the service; call Subscribe and Routes to put it to work.
+// New builds the service; call Subscribe and Routes to put it to work, and
+// Run for its housekeeping.
 func New(c Config) *Service {
 	if c.Log == nil {
 		c.Log = slog.Default()

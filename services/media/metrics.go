@@ -8,12 +8,13 @@ import (
 	"github.com/webchatroom/chatroom/internal/apperr"
 )
 
-// metrics count uploads by kind and outcome, the bytes stored, and
-// downloads by what was asked for and the answer.
+// metrics count uploads by kind and outcome, the bytes stored, downloads
+// by what was asked for and the answer, and uploads deleted unsent.
 type metrics struct {
 	uploads   *prometheus.CounterVec
 	stored    *prometheus.CounterVec
 	downloads *prometheus.CounterVec
+	swept     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
@@ -27,11 +28,14 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 		downloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "chatroom_media_downloads_total", Help: "Downloads by part (file or thumbnail) and HTTP status.",
 		}, []string{"part", "status"}),
+		swept: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatroom_media_unsent_deleted_total", Help: "Uploads deleted, file and thumbnail, because no message was sent with them in time.",
+		}),
 	}
 	if reg == nil {
 		return m
 	}
-	for _, c := range []prometheus.Collector{m.uploads, m.stored, m.downloads} {
+	for _, c := range []prometheus.Collector{m.uploads, m.stored, m.downloads, m.swept} {
 		if err := reg.Register(c); err != nil {
 			log.Warn("register media metric", "err", err)
 		}

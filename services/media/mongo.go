@@ -8,6 +8,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/webchatroom/chatroom/internal/apperr"
 	"github.com/webchatroom/chatroom/internal/mongodb"
@@ -39,10 +40,15 @@ type itemDoc struct {
 	CreatedAt      time.Time `bson:"created_at"`
 }
 
-// OpenMongo uses database db. Items are only ever looked up by _id, so the
-// collection needs no other index.
-func OpenMongo(_ context.Context, db *mongo.Database) (*MongoStore, error) {
-	return &MongoStore{db: db, items: db.Collection("media_items")}, nil
+// OpenMongo uses database db. Items are looked up by _id, and by claim and
+// age when unsent ones are deleted.
+func OpenMongo(ctx context.Context, db *mongo.Database) (*MongoStore, error) {
+	s := &MongoStore{db: db, items: db.Collection("media_items")}
+	ix := mongo.IndexModel{Keys: bson.D{{Key: "claimed_by", Value: 1}, {Key: "created_at", Value: 1}}}
+	if _, err := s.items.Indexes().CreateOne(ctx, ix); err != nil {
+		return nil, fmt.Errorf("mongo index on %s: %w", s.items.Name(), err)
+	}
+	return s, nil
 }
 
 // Create inserts the item.
@@ -69,9 +75,13 @@ func (s *MongoStore) Get(ctx context.Context, id string) (*Item, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get media: %w", err)
 	}
+	return d.item(), nil
+}
+
+func (d *itemDoc) item() *Item {
 	return &Item{ID: d.ID, OwnerID: d.OwnerID, ConversationID: d.ConversationID, Kind: d.Kind, Mime: d.Mime, Size: d.Size,
 		Width: d.Width, Height: d.Height, DurationMS: d.DurationMS, Waveform: d.Waveform, Key: d.Key, ThumbKey: d.ThumbKey,
-		ThumbMime: d.ThumbMime, ClaimedBy: d.ClaimedBy, CreatedAt: d.CreatedAt.UTC()}, nil
+		ThumbMime: d.ThumbMime, ClaimedBy: d.ClaimedBy, CreatedAt: d.CreatedAt.UTC()}
 }
 
 // Claim binds the item to a message once: the filter lets only an
@@ -90,6 +100,31 @@ func (s *MongoStore) Claim(ctx context.Context, id, claim string) (*Item, error)
 		return nil, errAlreadySent()
 	}
 	return it, nil
+}
+
+// DeleteUnsent finds old unclaimed items, then deletes each with the same
+// filter, so one claimed in between is kept.
+func (s *MongoStore) DeleteUnsent(ctx context.Context, before time.Time, limit int) ([]*Item, error) {
+	unsent := bson.D{{Key: "claimed_by", Value: ""}, {Key: "created_at", Value: bson.D{{Key: "$lt", Value: before}}}}
+	cur, err := s.items.Find(ctx, unsent, options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, fmt.Errorf("find unsent media: %w", err)
+	}
+	var docs []itemDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("find unsent media: %w", err)
+	}
+	out := []*Item{}
+	for _, d := range docs {
+		res, err := s.items.DeleteOne(ctx, append(bson.D{{Key: "_id", Value: d.ID}}, unsent...))
+		if err != nil {
+			return out, fmt.Errorf("delete unsent media: %w", err)
+		}
+		if res.DeletedCount == 1 {
+			out = append(out, d.item())
+		}
+	}
+	return out, nil
 }
 
 // Ping checks the server answers.

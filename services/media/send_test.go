@@ -1,13 +1,11 @@
 package media_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/webchatroom/chatroom/internal/apperr"
-	"github.com/webchatroom/chatroom/internal/bus"
 	"github.com/webchatroom/chatroom/internal/chattest"
 	"github.com/webchatroom/chatroom/internal/testaudio"
 	"github.com/webchatroom/chatroom/internal/testimage"
@@ -22,9 +20,7 @@ func TestClaimOverTheBus(t *testing.T) {
 	dm := s.MustDirect(t, ann, bob)
 	m := s.MustUpload(t, ann, form{Kind: "voice", Conversation: dm, File: testaudio.Ogg(testaudio.Options{Duration: 2 * time.Second}),
 		DurationMS: "2000", Waveform: "[9,8,7]"})
-	claim := func(r wire.MediaClaimRequest) (wire.MediaClaimReply, error) {
-		return bus.Request[wire.MediaClaimRequest, wire.MediaClaimReply](context.Background(), s.Bus, wire.SubjectMediaClaim, r)
-	}
+	claim := s.Claim
 	ok := wire.MediaClaimRequest{MediaID: m.ID, SenderID: ann.ID, ConversationID: dm, Kind: wire.KindVoice, ClientID: "c1"}
 	for name, r := range map[string]wire.MediaClaimRequest{
 		"another user":         {MediaID: m.ID, SenderID: bob.ID, ConversationID: dm, Kind: wire.KindVoice, ClientID: "c1"},

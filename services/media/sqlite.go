@@ -52,20 +52,28 @@ func (s *SQLiteStore) Create(ctx context.Context, it *Item) error {
 
 // Get looks up one item.
 func (s *SQLiteStore) Get(ctx context.Context, id string) (*Item, error) {
-	var it Item
-	var wave string
-	var created int64
-	err := s.db.QueryRowContext(ctx, `SELECT `+itemCols+` FROM media WHERE id = ?`, id).Scan(&it.ID, &it.OwnerID, &it.ConversationID,
-		&it.Kind, &it.Mime, &it.Size, &it.Width, &it.Height, &it.DurationMS, &wave, &it.Key, &it.ThumbKey, &it.ThumbMime, &it.ClaimedBy, &created)
+	it, err := scanItem(s.db.QueryRowContext(ctx, `SELECT `+itemCols+` FROM media WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errItemNotFound()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get media: %w", err)
 	}
+	return it, nil
+}
+
+// scanItem reads one row of itemCols.
+func scanItem(row interface{ Scan(...any) error }) (*Item, error) {
+	var it Item
+	var wave string
+	var created int64
+	if err := row.Scan(&it.ID, &it.OwnerID, &it.ConversationID, &it.Kind, &it.Mime, &it.Size, &it.Width, &it.Height,
+		&it.DurationMS, &wave, &it.Key, &it.ThumbKey, &it.ThumbMime, &it.ClaimedBy, &created); err != nil {
+		return nil, err
+	}
 	if wave != "" {
 		if err := json.Unmarshal([]byte(wave), &it.Waveform); err != nil {
-			return nil, fmt.Errorf("media %s waveform: %w", id, err)
+			return nil, fmt.Errorf("media %s waveform: %w", it.ID, err)
 		}
 	}
 	it.CreatedAt = time.UnixMilli(created).UTC()
@@ -90,6 +98,15 @@ func (s *SQLiteStore) Claim(ctx context.Context, id, claim string) (*Item, error
 		return nil, errAlreadySent()
 	}
 	return it, nil
+}
+
+// DeleteUnsent removes old unclaimed items in one statement, so a claim
+// runs wholly before it (and keeps its item) or after (and finds none).
+func (s *SQLiteStore) DeleteUnsent(ctx context.Context, before time.Time, limit int) ([]*Item, error) {
+	return sqlitedb.Rows(ctx, s.db.W, "delete unsent media", func(r *sql.Rows) (*Item, error) { return scanItem(r) },
+		`DELETE FROM media WHERE claimed_by = '' AND created_at < ?1
+		 AND id IN (SELECT id FROM media WHERE claimed_by = '' AND created_at < ?1 ORDER BY created_at LIMIT ?2)
+		 RETURNING `+itemCols, before.UnixMilli(), limit)
 }
 
 // Ping checks the database.

@@ -49,6 +49,11 @@ type Store interface {
 	// item. Another claim is "media_already_sent"; a missing item
 	// apperr.NotFound.
 	Claim(ctx context.Context, id, claim string) (*Item, error)
+	// DeleteUnsent removes up to limit items never claimed and created
+	// before before, oldest first, and returns them so their objects can
+	// be deleted after. Each goes only if it is still unclaimed when it is removed: an
+	// item a claim reaches first is kept.
+	DeleteUnsent(ctx context.Context, before time.Time, limit int) ([]*Item, error)
 
 	// Ping checks the database answers.
 	Ping(ctx context.Context) error

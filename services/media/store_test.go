@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -119,6 +120,42 @@ func testStore(t *testing.T, open func(t *testing.T) backend) {
 		}
 	})
 
+	t.Run("delete unsent: old and never claimed only, oldest first", func(t *testing.T) {
+		b := open(t)
+		cutoff := at.Add(24 * time.Hour)
+		item := func(created time.Time) *media.Item {
+			it := voice()
+			it.CreatedAt = created
+			if err := b.Store.Create(ctx, it); err != nil {
+				t.Fatal(err)
+			}
+			return it
+		}
+		old3, old1, sent, young, old2 := item(at.Add(2*time.Minute)), item(at), item(at), item(cutoff), item(at.Add(time.Minute))
+		if _, err := b.Store.Claim(ctx, sent.ID, "alice/c1"); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range [][]*media.Item{{old1, old2}, {old3}, {}} {
+			got, err := b.Store.DeleteUnsent(ctx, cutoff, 2)
+			if err != nil || itemsString(got) != itemsString(want) {
+				t.Fatalf("DeleteUnsent = %s %v, want %s", itemsString(got), err, itemsString(want))
+			}
+		}
+		for _, it := range []*media.Item{old1, old2, old3} {
+			if _, err := b.Store.Get(ctx, it.ID); apperr.Code(err) != apperr.NotFound {
+				t.Fatalf("deleted item still there: %v", err)
+			}
+		}
+		if got, err := b.Store.Get(ctx, sent.ID); err != nil || got.ClaimedBy != "alice/c1" {
+			t.Fatalf("sent item: %+v %v", got, err)
+		}
+		if _, err := b.Store.Get(ctx, young.ID); err != nil {
+			t.Fatalf("an item created at the cutoff is not older than it: %v", err)
+		}
+	})
+
+	t.Run("sweep", func(t *testing.T) { testSweep(t, open) })
+
 	t.Run("ping", func(t *testing.T) {
 		b := open(t)
 		if err := b.Store.Ping(ctx); err != nil {
@@ -166,4 +203,13 @@ func testStore(t *testing.T, open func(t *testing.T) backend) {
 		}
 		obj.Close()
 	})
+}
+
+// itemsString shows items in full, to compare them.
+func itemsString(items []*media.Item) string {
+	var b strings.Builder
+	for _, it := range items {
+		fmt.Fprintf(&b, "%+v\n", *it)
+	}
+	return b.String()
 }
