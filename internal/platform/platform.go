@@ -5,6 +5,7 @@ package platform
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -77,7 +78,11 @@ func New(cfg Config) *App {
 	a.Use(a.sameOrigin)
 	a.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	a.Get("/readyz", a.ready)
-	a.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})))
+	// a collector that fails (the process collector reads /proc while
+	// sockets open and close) must not hide every other metric
+	a.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{
+		ErrorHandling: promhttp.ContinueOnError, ErrorLog: slogPrinter{cfg.Log},
+	})))
 	return a
 }
 
@@ -154,3 +159,8 @@ func (a *App) observe(m *httpMetrics) fiber.Handler {
 		return nil
 	}
 }
+
+// slogPrinter hands promhttp's error lines to the app's logger.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Println(v ...any) { p.log.Warn("metrics", "err", fmt.Sprint(v...)) }
