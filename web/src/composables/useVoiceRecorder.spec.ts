@@ -156,6 +156,32 @@ describe('voice recorder', () => {
     expect(FakeRecorder.all).toHaveLength(0)
   })
 
+  it('the audio context starts at the click, so a slow permission answer still gets a live meter', async () => {
+    const s = setup({ manualPermission: true })
+    const rec = recorder(s.env)
+    const started = rec.start()
+    // still asking: the context exists and was resumed within the click's gesture
+    expect(s.contexts).toHaveLength(1)
+    expect(s.contexts[0]!.resumed).toBe(true)
+    s.permission!.resolve()
+    await started
+    expect(s.contexts).toHaveLength(1) // the meter uses that context
+    await vi.advanceTimersByTimeAsync(500)
+    expect(rec.level.value).toBe(0.5)
+    rec.cancel()
+    expect(s.contexts[0]!.closed).toBe(true)
+  })
+
+  it('Cancel while the browser asks also closes the audio context', async () => {
+    const s = setup({ manualPermission: true })
+    const rec = recorder(s.env)
+    const started = rec.start()
+    rec.cancel()
+    s.permission!.resolve()
+    await started
+    expect(s.contexts.every((c) => c.closed)).toBe(true)
+  })
+
   it('Cancel while recording throws it away and releases everything', async () => {
     const s = setup()
     const rec = recorder(s.env)

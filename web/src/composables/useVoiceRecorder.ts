@@ -231,6 +231,11 @@ export function useVoiceRecorder(env: RecorderEnv = browserRecorderEnv()) {
       return
     }
     state.value = 'starting'
+    // The audio context is made now, while the click still counts as the user's gesture:
+    // made after a permission prompt the user took a while to answer, it would start
+    // suspended and the level meter would never move.
+    context = env.createAudioContext()
+    void context?.resume?.().catch(() => undefined)
     let s: MediaStream
     try {
       s = await env.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true } })
@@ -278,13 +283,15 @@ export function useVoiceRecorder(env: RecorderEnv = browserRecorderEnv()) {
   }
 
   function startMeter(s: MediaStream): void {
-    context = env.createAudioContext()
+    context ??= env.createAudioContext()
     if (!context) return
     try {
       void context.resume?.().catch(() => undefined)
       source = context.createMediaStreamSource(s)
       analyser = context.createAnalyser()
-      analyser.fftSize = 1024
+      // 8192 samples (~170 ms at 48 kHz) span the whole time since the last tick: a short
+      // sound between two ticks still shows (1024 samples missed most of it)
+      analyser.fftSize = 8192
       source.connect(analyser)
       samples = new Uint8Array(analyser.fftSize)
     } catch {

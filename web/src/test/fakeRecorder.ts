@@ -57,7 +57,7 @@ export class FakeRecorder implements RecorderLike {
 export interface FakeRecorderSetup {
   env: RecorderEnv
   streams: FakeStream[]
-  contexts: { closed: boolean }[]
+  contexts: { closed: boolean; resumed: boolean }[]
   /** Resolves or rejects the pending getUserMedia. */
   permission: { resolve: () => void; reject: (e: unknown) => void } | null
 }
@@ -77,7 +77,7 @@ export function fakeRecorderEnv(opts: { decode?: DecodedAudio | Error | null; am
     createRecorder: (stream, mime) => new FakeRecorder(stream, mime),
     isTypeSupported: opts.isTypeSupported ?? (() => true),
     createAudioContext: () => {
-      const state = { closed: false }
+      const state = { closed: false, resumed: false }
       s.contexts.push(state)
       const ctx: AudioContextLike = {
         createMediaStreamSource: () => ({ connect: () => undefined, disconnect: () => undefined }),
@@ -89,6 +89,9 @@ export function fakeRecorderEnv(opts: { decode?: DecodedAudio | Error | null; am
           if (opts.decode instanceof Error || opts.decode === null) throw opts.decode ?? new Error('EncodingError')
           if (opts.decode) return opts.decode
           throw new Error('EncodingError')
+        },
+        resume: async () => {
+          state.resumed = true
         },
         close: async () => {
           state.closed = true
