@@ -78,6 +78,10 @@ func (c *conn) push(frame []byte, final bool) {
 // maxIovecs is how many buffers one writev() takes (Linux's IOV_MAX).
 const maxIovecs = 1024
 
+// iovecs are the buffer lists of writes in progress, reused: every write
+// of every connection needs one.
+var iovecs = sync.Pool{New: func() any { b := make([][]byte, 0, 16); return &b }}
+
 // flush writes what is queued, without blocking.
 func (c *conn) flush() {
 	c.mu.Lock()
@@ -110,8 +114,13 @@ func (c *conn) writable() {
 
 func (c *conn) writeLocked() {
 	m := c.svc.hub.metrics
+	scratch := iovecs.Get().(*[][]byte)
+	defer func() {
+		clear((*scratch)[:cap(*scratch)]) // no frame outlives its write here
+		iovecs.Put(scratch)
+	}()
 	for len(c.out) > 0 || len(c.queue) > 0 {
-		bufs := make([][]byte, 0, min(len(c.queue)+1, maxIovecs))
+		bufs := (*scratch)[:0]
 		total := 0
 		if len(c.out) > 0 {
 			bufs = append(bufs, c.out)
@@ -126,6 +135,7 @@ func (c *conn) writeLocked() {
 			total += len(f)
 			frames++
 		}
+		*scratch = bufs // keep what append grew
 		n, err := c.sock.writev(bufs)
 		if err != nil {
 			c.shutLocked()

@@ -6,7 +6,6 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -157,11 +156,7 @@ func (s *epollSocket) close() {
 // socket outlives the WebSocket handler (fasthttp closes its descriptor when
 // the handler returns).
 func dupFD(nc net.Conn) (int, error) {
-	sc, ok := underlying(nc).(syscall.Conn)
-	if !ok {
-		return -1, errors.New("chat: the WebSocket's connection has no file descriptor")
-	}
-	raw, err := sc.SyscallConn()
+	raw, err := rawConn(nc)
 	if err != nil {
 		return -1, err
 	}

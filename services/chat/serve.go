@@ -65,10 +65,17 @@ func (s *Service) serve(ws *websocket.Conn) {
 func pending(nc net.Conn) []byte {
 	_ = nc.SetReadDeadline(time.Now().Add(-time.Second))
 	defer nc.SetReadDeadline(time.Time{})
-	buf := make([]byte, 4096)
-	n, _ := nc.Read(buf)
-	return buf[:n]
+	buf := pendingBufs.Get().(*[]byte)
+	defer pendingBufs.Put(buf)
+	n, _ := nc.Read(*buf)
+	if n == 0 {
+		return nil // the usual case: nothing came before the upgrade's answer
+	}
+	return append([]byte(nil), (*buf)[:n]...)
 }
+
+// pendingBufs spares every handshake a 4 KiB allocation.
+var pendingBufs = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
 
 // closed forgets a connection once its socket is shut.
 func (s *Service) closed(c *conn) {

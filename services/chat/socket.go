@@ -54,15 +54,20 @@ type rawSocket struct {
 }
 
 func newRawSocket(c *conn, nc net.Conn) (*rawSocket, error) {
-	sc, ok := underlying(nc).(syscall.Conn)
-	if !ok {
-		return nil, errors.New("chat: the WebSocket's connection has no file descriptor")
-	}
-	raw, err := sc.SyscallConn()
+	raw, err := rawConn(nc)
 	if err != nil {
 		return nil, err
 	}
 	return &rawSocket{c: c, nc: nc, raw: raw}, nil
+}
+
+// rawConn is the descriptor under a WebSocket's connection.
+func rawConn(nc net.Conn) (syscall.RawConn, error) {
+	sc, ok := underlying(nc).(syscall.Conn)
+	if !ok {
+		return nil, errors.New("chat: the WebSocket's connection has no file descriptor")
+	}
+	return sc.SyscallConn()
 }
 
 // underlying unwraps fasthttp's hijacked connection to the TCP socket.
