@@ -363,3 +363,46 @@ func TestWALIsCheckpointedBesideTheWriter(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestWALStartsOverUnderSteadyWrites writes without pause while
+// checkpoints run: the WAL must start over instead of growing with
+// everything ever written (a passive checkpoint alone never catches up
+// with a writer that does not stop).
+func TestWALStartsOverUnderSteadyWrites(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "steady.db")
+	db := MustOpen(t, path, fstest.MapFS{"001_t.sql": {Data: []byte(`CREATE TABLE t (v BLOB);`)}})
+	stop := make(chan struct{})
+	written := make(chan int64)
+	go func() {
+		var n int64
+		for {
+			select {
+			case <-stop:
+				written <- n
+				return
+			default:
+			}
+			if _, err := db.W.Exec(`INSERT INTO t (v) VALUES (randomblob(16384))`); err != nil {
+				t.Error(err)
+			}
+			n += 16384
+		}
+	}()
+	for range 30 {
+		time.Sleep(100 * time.Millisecond)
+		db.Checkpoint()
+	}
+	close(stop)
+	total := <-written
+	st, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %d MiB; the WAL file is %d MiB", total>>20, st.Size()>>20)
+	if total < 16<<20 {
+		t.Skipf("only %d MiB written: too slow a disk to tell", total>>20)
+	}
+	if st.Size() > total/4 {
+		t.Fatalf("the WAL holds %d of the %d bytes written: it never started over", st.Size(), total)
+	}
+}
