@@ -66,17 +66,23 @@ func (db *DB) checkpoints() {
 // it copies — and SQLite starts the WAL over only once every frame has been
 // copied, so the WAL would grow without end (1.5 GB in a minute of load
 // here). So the bulk is copied on a read connection beside the writers and
-// the last frames on the write connection, between two transactions; the
-// next write then starts the WAL over. Errors (a busy database) are left
-// for the next round.
+// the last frames on the write connection, between two transactions, when
+// they are few (or the WAL has outgrown its limit: then writers wait once);
+// the next write then starts the WAL over. Errors (a busy database) are
+// left for the next round.
 func (db *DB) Checkpoint() {
+	var busy, log, done int
 	for range 3 {
-		var busy, log, done int
-		if err := db.DB.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &done); err != nil || log-done <= tailFrames {
+		if err := db.DB.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &done); err != nil {
+			return
+		}
+		if log-done <= tailFrames {
 			break
 		}
 	}
-	_, _ = db.W.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+	if log-done <= tailFrames || log > walSizeLimit/4096 {
+		_, _ = db.W.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+	}
 }
 
 // Close closes both pools.
@@ -96,7 +102,7 @@ func Open(ctx context.Context, path string, migrations fs.FS) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("sqlite folder: %w", err)
 	}
-	w, err := openPool(ctx, path, "immediate", 1, "wal_autocheckpoint(0)", fmt.Sprintf("journal_size_limit(%d)", walSizeLimit))
+	w, err := openPool(ctx, path, "immediate", 1, "wal_autocheckpoint(0)", "cache_size(-16384)", "temp_store(2)", fmt.Sprintf("journal_size_limit(%d)", walSizeLimit))
 	if err != nil {
 		return nil, err
 	}
