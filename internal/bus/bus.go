@@ -3,6 +3,7 @@
 package bus
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -164,18 +165,42 @@ func Request[Req, Resp any](ctx context.Context, c *Conn, subject string, req Re
 		}
 		return zero, apperr.Wrap(err, "request "+subject)
 	}
-	var env envelope
-	if err := json.Unmarshal(msg.Data, &env); err != nil {
+	ok, err := openEnvelope(msg.Data)
+	if err != nil {
 		return zero, apperr.Wrap(err, "decode reply "+subject)
 	}
-	if env.Error != nil {
-		return zero, &apperr.Error{Code: env.Error.Code, Message: env.Error.Message, Field: env.Error.Field}
-	}
 	var resp Resp
-	if err := json.Unmarshal(env.OK, &resp); err != nil {
+	if err := json.Unmarshal(ok, &resp); err != nil {
 		return zero, apperr.Wrap(err, "decode reply "+subject)
 	}
 	return resp, nil
+}
+
+// The envelope's two forms start with these; a success is written as
+// okPrefix + the reply's JSON + "}" (sealEnvelope), so its reply can be
+// decoded in place, without a first pass over the whole envelope.
+const okPrefix = `{"ok":`
+
+// sealEnvelope wraps a reply's JSON in the envelope; resp comes from
+// json.Marshal, so it is valid and compact already.
+func sealEnvelope(resp []byte) []byte {
+	b := make([]byte, 0, len(okPrefix)+len(resp)+1)
+	return append(append(append(b, okPrefix...), resp...), '}')
+}
+
+// openEnvelope returns a success's reply JSON, or the error it carries.
+func openEnvelope(data []byte) (json.RawMessage, error) {
+	if ok, found := bytes.CutPrefix(data, []byte(okPrefix)); found && len(ok) > 0 && ok[len(ok)-1] == '}' {
+		return ok[:len(ok)-1], nil
+	}
+	var env envelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		return nil, err
+	}
+	if env.Error != nil {
+		return nil, &apperr.Error{Code: env.Error.Code, Message: env.Error.Message, Field: env.Error.Field}
+	}
+	return env.OK, nil
 }
 
 // Handle answers requests on subject in queue group queue (so replicas share
@@ -206,18 +231,22 @@ func (c *Conn) answer(m *nats.Msg, subject string, run func(context.Context) (an
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
 	defer cancel()
 	resp, err := run(ctx)
-	var env envelope
+	var b []byte
+	if err == nil {
+		if b, err = json.Marshal(resp); err != nil {
+			c.log.Error("encode reply", "subject", subject, "err", err)
+			err = apperr.Errorf(apperr.Internal, "Something went wrong on our side.")
+		}
+	}
 	if err != nil {
 		e := apperr.As(err)
 		if apperr.IsInternal(e) {
 			c.log.Error("request failed", "subject", subject, "err", err)
 		}
-		env.Error = &wire.ErrorBody{Code: e.Code, Message: e.Message, Field: e.Field}
-	} else if env.OK, err = json.Marshal(resp); err != nil {
-		c.log.Error("encode reply", "subject", subject, "err", err)
-		env.Error = &wire.ErrorBody{Code: apperr.Internal, Message: "Something went wrong on our side."}
+		b, _ = json.Marshal(envelope{Error: &wire.ErrorBody{Code: e.Code, Message: e.Message, Field: e.Field}})
+	} else {
+		b = sealEnvelope(b)
 	}
-	b, _ := json.Marshal(env)
 	if err := m.Respond(b); err != nil {
 		c.log.Warn("respond", "subject", subject, "err", err)
 	}

@@ -139,12 +139,21 @@ func frameLabel(t string) string {
 	return "other"
 }
 
+// appendReply is wire.AppendReply with the message kept as history encoded
+// it: the gateway only passes it on, so it is never decoded and encoded
+// again.
+type appendReply struct {
+	Message   json.RawMessage `json:"message"`
+	Members   []string        `json:"members"`
+	Duplicate bool            `json:"duplicate"`
+}
+
 // send stores a message through history, acknowledges it to the sender and
 // publishes it to the conversation's members on every gateway.
 func (s *Service) send(c *conn, f clientFrame) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	reply, err := bus.Request[wire.AppendRequest, wire.AppendReply](ctx, s.bus, wire.SubjectHistoryAppend, wire.AppendRequest{
+	reply, err := bus.Request[wire.AppendRequest, appendReply](ctx, s.bus, wire.SubjectHistoryAppend, wire.AppendRequest{
 		SenderID: c.user.ID, ConversationID: f.ConversationID, ClientID: f.ClientID, Kind: f.Kind, Text: f.Text, MediaID: f.MediaID,
 	})
 	if err != nil {
@@ -152,11 +161,16 @@ func (s *Service) send(c *conn, f clientFrame) {
 		s.sendError(c, f.ClientID, e.Code, e.Message)
 		return
 	}
-	s.sendJSON(c, map[string]any{"type": "ack", "client_id": f.ClientID, "message": reply.Message})
+	clientID, _ := json.Marshal(f.ClientID)
+	ack := make([]byte, 0, len(reply.Message)+len(clientID)+64)
+	ack = append(append(append(append(append(ack, `{"type":"ack","client_id":`...), clientID...), `,"message":`...), reply.Message...), '}')
+	c.send(ack)
+	c.writeNow()
 	if reply.Duplicate {
 		return // delivered when it was first stored
 	}
-	frame, _ := json.Marshal(map[string]any{"type": "message", "message": reply.Message})
+	frame := make([]byte, 0, len(reply.Message)+32)
+	frame = append(append(append(frame, `{"type":"message","message":`...), reply.Message...), '}')
 	if err := s.bus.Publish(wire.SubjectDeliver, wire.Delivery{Members: reply.Members, ExceptConn: c.id, Frame: frame}); err != nil {
 		s.log.Error("publish message", "err", err)
 	}
