@@ -28,7 +28,7 @@ run: build
 test: lint test-go test-web test-e2e
 
 lint: web/node_modules/.package-lock.json
-	@test -z "$$(gofmt -l cmd internal services web/embed.go)" || { gofmt -l cmd internal services web/embed.go; echo "gofmt: the files above need formatting"; exit 1; }
+	@test -z "$$(gofmt -l cmd internal services k8s web/embed.go)" || { gofmt -l cmd internal services k8s web/embed.go; echo "gofmt: the files above need formatting"; exit 1; }
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 	cd web && $(NPM) run typecheck && $(NPM) run lint
