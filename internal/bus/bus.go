@@ -5,6 +5,7 @@ package bus
 import (
 	"bytes"
 	"context"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -126,9 +127,16 @@ func (c *Conn) Ping(ctx context.Context) error {
 	return c.nc.FlushWithContext(ctx)
 }
 
-// Publish sends an event; it never waits for subscribers.
+// Publish sends an event; it never waits for subscribers. An event that
+// has a binary form (encoding.BinaryMarshaler) travels in it, else as JSON.
 func (c *Conn) Publish(subject string, v any) error {
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	if m, ok := v.(encoding.BinaryMarshaler); ok {
+		b, err = m.MarshalBinary()
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", subject, err)
 	}
@@ -252,12 +260,20 @@ func (c *Conn) answer(m *nats.Msg, subject string, run func(context.Context) (an
 	}
 }
 
+// decodeEvent decodes an event in the form Publish gave it.
+func decodeEvent(data []byte, v any) error {
+	if u, ok := v.(encoding.BinaryUnmarshaler); ok {
+		return u.UnmarshalBinary(data)
+	}
+	return json.Unmarshal(data, v)
+}
+
 // Subscribe calls fn for every event on subject, in order, on this
 // connection's own goroutine; fn must not block for long.
 func Subscribe[T any](c *Conn, subject string, fn func(T)) (*nats.Subscription, error) {
 	sub, err := c.nc.Subscribe(c.Subject(subject), func(m *nats.Msg) {
 		var v T
-		if err := json.Unmarshal(m.Data, &v); err != nil {
+		if err := decodeEvent(m.Data, &v); err != nil {
 			c.log.Warn("drop malformed event", "subject", subject, "err", err)
 			return
 		}
@@ -274,7 +290,7 @@ func Subscribe[T any](c *Conn, subject string, fn func(T)) (*nats.Subscription, 
 func Consume[T any](c *Conn, subject, queue string, fn func(T)) (*nats.Subscription, error) {
 	sub, err := c.nc.QueueSubscribe(c.Subject(subject), queue, func(m *nats.Msg) {
 		var v T
-		if err := json.Unmarshal(m.Data, &v); err != nil {
+		if err := decodeEvent(m.Data, &v); err != nil {
 			c.log.Warn("drop malformed event", "subject", subject, "err", err)
 			return
 		}

@@ -1,6 +1,10 @@
 package wire
 
-import "encoding/json"
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+)
 
 // Message kinds.
 const (
@@ -160,4 +164,73 @@ type MediaClaimRequest struct {
 // or another kind), media_already_sent (claimed by another message).
 type MediaClaimReply struct {
 	Media Media `json:"media"`
+}
+
+// A Delivery crosses the bus in its own binary form, not JSON: every
+// gateway decodes every delivery, and in JSON the frame would be scanned
+// and copied again on each side. The form: the number of members plus
+// one (0: nil, everyone), each member, then ExceptConn, each as a uvarint
+// length and its bytes; the frame is the rest.
+
+// MarshalBinary encodes d for the bus.
+func (d Delivery) MarshalBinary() ([]byte, error) {
+	n := binary.MaxVarintLen64 * (len(d.Members) + 2)
+	for _, m := range d.Members {
+		n += len(m)
+	}
+	b := make([]byte, 0, n+len(d.ExceptConn)+len(d.Frame))
+	count := uint64(0)
+	if d.Members != nil {
+		count = uint64(len(d.Members)) + 1
+	}
+	b = binary.AppendUvarint(b, count)
+	for _, m := range d.Members {
+		b = appendString(b, m)
+	}
+	b = appendString(b, d.ExceptConn)
+	return append(b, d.Frame...), nil
+}
+
+// UnmarshalBinary decodes what MarshalBinary made; the frame is copied.
+func (d *Delivery) UnmarshalBinary(b []byte) error {
+	count, b, err := readUvarint(b)
+	if err != nil || count > uint64(len(b))+1 {
+		return errBadDelivery
+	}
+	d.Members = nil
+	if count > 0 {
+		d.Members = make([]string, count-1)
+	}
+	for i := range d.Members {
+		if d.Members[i], b, err = readString(b); err != nil {
+			return err
+		}
+	}
+	if d.ExceptConn, b, err = readString(b); err != nil {
+		return err
+	}
+	d.Frame = append(json.RawMessage(nil), b...)
+	return nil
+}
+
+var errBadDelivery = errors.New("malformed delivery")
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+func readUvarint(b []byte) (uint64, []byte, error) {
+	v, n := binary.Uvarint(b)
+	if n <= 0 {
+		return 0, nil, errBadDelivery
+	}
+	return v, b[n:], nil
+}
+
+func readString(b []byte) (string, []byte, error) {
+	n, b, err := readUvarint(b)
+	if err != nil || n > uint64(len(b)) {
+		return "", nil, errBadDelivery
+	}
+	return string(b[:n]), b[n:], nil
 }
