@@ -38,20 +38,7 @@ func MustServe(tb testing.TB, limits ...func(*history.Limits)) *server {
 	tb.Helper()
 	connect := chattest.Bus(tb)
 	log := chattest.QuietLog
-
-	authStore, err := auth.OpenSQLite(context.Background(), filepath.Join(tb.TempDir(), "auth.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { authStore.Close() })
-	blobs, err := blob.OpenDir(tb.TempDir())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	authSvc := auth.New(auth.Config{Store: authStore, Blobs: blobs, Bus: connect("auth"), Log: log})
-	if err := authSvc.Subscribe(); err != nil {
-		tb.Fatal(err)
-	}
+	authSvc, blobs := mustAuth(tb, connect("auth"))
 
 	l := history.DefaultLimits()
 	for _, f := range limits {
@@ -84,6 +71,26 @@ func MustServe(tb testing.TB, limits ...func(*history.Limits)) *server {
 	go app.Listener(ln)
 	tb.Cleanup(func() { _ = app.Shutdown() })
 	return &server{URL: "http://" + ln.Addr().String(), Bus: connect("gateway"), Store: store}
+}
+
+// mustAuth starts the real auth service on conn (SQLite, avatars in a
+// folder, which it returns for the other services).
+func mustAuth(tb testing.TB, conn *bus.Conn) (*auth.Service, blob.Store) {
+	tb.Helper()
+	store, err := auth.OpenSQLite(context.Background(), filepath.Join(tb.TempDir(), "auth.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { store.Close() })
+	blobs, err := blob.OpenDir(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	svc := auth.New(auth.Config{Store: store, Blobs: blobs, Bus: conn, Log: chattest.QuietLog})
+	if err := svc.Subscribe(); err != nil {
+		tb.Fatal(err)
+	}
+	return svc, blobs
 }
 
 // client is one logged-in browser.

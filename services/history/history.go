@@ -25,13 +25,17 @@ type Limits struct {
 	ClientIDMax   int           // length of a client_id
 	PageDefault   int           // messages per page when the client names no limit
 	PageMax       int           // the largest limit a client may ask for
+	SearchDefault int           // search hits per page when the client names no limit
+	SearchMax     int           // the largest search limit a client may ask for
+	QueryMax      int           // characters (runes) of a search query
 	UserCacheTTL  time.Duration // how long a looked-up user is reused
 	UserCacheSize int           // how many users are remembered at most
 }
 
 // DefaultLimits returns the limits of DESIGN §5.
 func DefaultLimits() Limits {
-	return Limits{TextMax: 4000, ClientIDMax: 64, PageDefault: 50, PageMax: 200, UserCacheTTL: time.Minute, UserCacheSize: 10_000}
+	return Limits{TextMax: 4000, ClientIDMax: 64, PageDefault: 50, PageMax: 200, SearchDefault: 20, SearchMax: 50, QueryMax: 200,
+		UserCacheTTL: time.Minute, UserCacheSize: 10_000}
 }
 
 // Config is what the service is built from.

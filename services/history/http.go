@@ -18,6 +18,7 @@ func (s *Service) Routes(r fiber.Router) {
 	r.Post("/api/conversations/direct", requireUser, s.openDirect)
 	r.Get("/api/conversations/:id/messages", requireUser, s.listMessages)
 	r.Post("/api/conversations/:id/read", requireUser, s.markRead)
+	r.Get("/api/search", requireUser, s.search) // http_search.go
 }
 
 // userID is the caller's ID; routes sit behind RequireUser.

@@ -93,6 +93,7 @@ func OpenMongo(ctx context.Context, db *mongo.Database) (*MongoStore, error) {
 		{s.msgs, mongo.IndexModel{Keys: bson.D{{Key: "conversation_id", Value: 1}, {Key: "seq", Value: 1}}, Options: unique()}},
 		{s.msgs, mongo.IndexModel{Keys: bson.D{{Key: "sender_id", Value: 1}, {Key: "client_id", Value: 1}}, Options: unique()}},
 		{s.msgs, mongo.IndexModel{Keys: bson.D{{Key: "conversation_id", Value: 1}, {Key: "sender_id", Value: 1}, {Key: "seq", Value: 1}}}},
+		{s.msgs, mongo.IndexModel{Keys: searchIndexKeys}}, // mongo_search.go
 		{s.convs, mongo.IndexModel{Keys: bson.D{{Key: "members", Value: 1}, {Key: "last_at", Value: -1}}}},
 		{s.reads, mongo.IndexModel{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "conversation_id", Value: 1}}, Options: unique()}},
 	}
@@ -100,6 +101,9 @@ func OpenMongo(ctx context.Context, db *mongo.Database) (*MongoStore, error) {
 		if _, err := ix.c.Indexes().CreateOne(ctx, ix.model); err != nil {
 			return nil, fmt.Errorf("mongo index on %s: %w", ix.c.Name(), err)
 		}
+	}
+	if err := s.indexOlder(ctx); err != nil {
+		return nil, err
 	}
 	l := lobby()
 	_, err := s.convs.UpdateOne(ctx, bson.D{{Key: "_id", Value: l.ID}}, bson.D{{Key: "$setOnInsert", Value: bson.D{
@@ -143,7 +147,7 @@ func newMsgDoc(m *Message, seq int64) msgDoc {
 // MessageByClientID looks up a sender's message by its client ID.
 func (s *MongoStore) MessageByClientID(ctx context.Context, senderID, clientID string) (*Message, error) {
 	var d msgDoc
-	err := s.msgs.FindOne(ctx, bson.D{{Key: "sender_id", Value: senderID}, {Key: "client_id", Value: clientID}}).Decode(&d)
+	err := s.msgs.FindOne(ctx, bson.D{{Key: "sender_id", Value: senderID}, {Key: "client_id", Value: clientID}}, options.FindOne().SetProjection(withoutTerms)).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, errMessageNotFound()
 	}
@@ -219,7 +223,7 @@ func (s *MongoStore) markRead(ctx context.Context, userID, conversationID string
 func (s *MongoStore) Messages(ctx context.Context, conversationID string, p Page) ([]*Message, bool, error) {
 	find := func(ctx context.Context, cmp string, seq int64, dir, n int) ([]*Message, error) {
 		filter := bson.D{{Key: "conversation_id", Value: conversationID}, {Key: "seq", Value: bson.D{{Key: cmp, Value: seq}}}}
-		cur, err := s.msgs.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "seq", Value: dir}}).SetLimit(int64(n)))
+		cur, err := s.msgs.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "seq", Value: dir}}).SetLimit(int64(n)).SetProjection(withoutTerms))
 		if err != nil {
 			return nil, fmt.Errorf("list messages: %w", err)
 		}
@@ -299,7 +303,7 @@ func (s *MongoStore) summarize(ctx context.Context, userID string, docs []convDo
 	}
 	last := map[string]*Message{}
 	if len(lastIDs) > 0 {
-		cur, err := s.msgs.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: lastIDs}}}})
+		cur, err := s.msgs.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: lastIDs}}}}, options.Find().SetProjection(withoutTerms))
 		if err != nil {
 			return nil, fmt.Errorf("newest messages: %w", err)
 		}

@@ -49,7 +49,7 @@ func (s *MongoStore) insert(ctx context.Context, m *Message) (*Message, bool, er
 	}
 	for attempt := 0; attempt < maxSeqAttempts; attempt++ {
 		d := newMsgDoc(m, last+1)
-		_, err = s.msgs.InsertOne(ctx, d)
+		_, err = s.msgs.InsertOne(ctx, withTerms(d))
 		if err == nil {
 			s.setHint(m.ConversationID, d.Seq)
 			return d.message(), false, nil

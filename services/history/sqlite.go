@@ -22,6 +22,9 @@ type SQLiteStore struct {
 	db *sqlitedb.DB
 	w  *writer
 	st *statements
+	ap *appendStatements
+
+	search *searchIndex // sqlite_search.go
 }
 
 var _ Store = (*SQLiteStore)(nil)
@@ -38,26 +41,33 @@ func OpenSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
 		db.Close()
 		return nil, err
 	}
-	w, err := startWriter(ctx, db.W)
+	ap, err := prepareAppends(ctx, db.W)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	return &SQLiteStore{db: db, w: w, st: st}, nil
+	search, err := openSearch(ctx, db.W)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s := &SQLiteStore{db: db, st: st, ap: ap, search: search}
+	if s.w, err = startWriter(ctx, db.W, s.appendAll); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // statements are the writer's statements, prepared once on the write
 // connection: parsing them each time cost a third of an append's CPU.
 type statements struct {
-	byClientID, nextSeq, insertMessage, markRead, createDirect *sql.Stmt
+	markRead, createDirect *sql.Stmt
 }
 
 func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 	st := &statements{}
 	for dst, query := range map[**sql.Stmt]string{
-		&st.byClientID:    `SELECT ` + msgCols + ` FROM messages WHERE sender_id = ? AND client_id = ?`,
-		&st.nextSeq:       `UPDATE conversations SET last_seq = last_seq + 1, last_at = max(last_at, ?) WHERE id = ? RETURNING last_seq`,
-		&st.insertMessage: `INSERT INTO messages (` + msgCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		// a marker moves forward only, and never past the newest message
 		&st.markRead: `INSERT INTO reads (user_id, conversation_id, seq)
 			SELECT ?, id, min(?, last_seq) FROM conversations WHERE id = ?
@@ -173,49 +183,10 @@ func (s *SQLiteStore) Direct(ctx context.Context, a, b string, now time.Time) (*
 	return c, created, err
 }
 
-// Append stores a message in the next group commit. It refuses (unknown
-// conversation) only before writing, so it runs without a savepoint.
+// Append stores a message in the next group commit, with every other
+// append of that commit (appendAll).
 func (s *SQLiteStore) Append(ctx context.Context, m *Message) (*Message, bool, error) {
-	var stored *Message
-	var dup bool
-	err := s.w.doClean(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		old, err := scanMessage(tx.StmtContext(ctx, s.st.byClientID).QueryRowContext(ctx, m.SenderID, m.ClientID))
-		if err == nil {
-			stored, dup = old, true
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("find client id: %w", err)
-		}
-		at := m.CreatedAt.UnixMilli()
-		media, err := encodeMedia(m.Media)
-		if err != nil {
-			return err
-		}
-		var seq int64
-		err = tx.StmtContext(ctx, s.st.nextSeq).QueryRowContext(ctx, at, m.ConversationID).Scan(&seq)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errConversationNotFound()
-		}
-		if err != nil {
-			return fmt.Errorf("next seq: %w", err)
-		}
-		if _, err := tx.StmtContext(ctx, s.st.insertMessage).ExecContext(ctx,
-			m.ID, m.ConversationID, seq, m.SenderID, m.Kind, m.Text, m.MediaID, m.ClientID, at, media); err != nil {
-			return fmt.Errorf("insert message: %w", err)
-		}
-		if err := s.markRead(ctx, tx, m.SenderID, m.ConversationID, seq); err != nil {
-			return err
-		}
-		cp := *m
-		cp.Seq, cp.CreatedAt = seq, time.UnixMilli(at).UTC()
-		stored = &cp
-		return nil
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	return stored, dup, nil
+	return s.w.append(ctx, m, messageTerms(m)) // split here, beside the other senders, not in the one writer
 }
 
 // MessageByClientID looks up a sender's message by its client ID.

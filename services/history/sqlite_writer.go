@@ -21,26 +21,35 @@ const writeTimeout = 30 * time.Second
 // writer is SQLite's group commit: one goroutine owns the write connection
 // and runs every write that is waiting when it is free in ONE transaction,
 // so concurrent senders share one fsync. Each write runs in its own
-// savepoint, so one that fails leaves the others of its batch intact —
-// except clean writes (doClean), which skip the savepoint's three
-// statements: they refuse only before writing anything.
+// savepoint, so one that fails leaves the others of its batch intact.
+// Appends skip savepoints: they are gathered and stored together after the
+// batch's other writes, by appendAll (sqlite_append.go), which refuses an
+// append only before writing it; any other error dooms the batch.
 type writer struct {
-	db     *sql.DB
-	sp     savepoint
-	ops    chan *writeOp // unbuffered: a write waits until the writer takes it
-	quit   chan struct{}
-	exited chan struct{}
-	once   sync.Once
+	db        *sql.DB
+	sp        savepoint
+	appendAll func(ctx context.Context, tx *sql.Tx, ops []*writeOp) error
+	ops       chan *writeOp // unbuffered: a write waits until the writer takes it
+	quit      chan struct{}
+	exited    chan struct{}
+	once      sync.Once
 
 	transactions atomic.Uint64
 	writes       atomic.Uint64
 }
 
-// writeOp is one write: run is called inside the batch transaction.
+// writeOp is one write: run is called inside the batch transaction, or,
+// for an append, msg is handed to appendAll with the batch's other appends.
 type writeOp struct {
-	run   func(ctx context.Context, tx *sql.Tx) error
-	clean bool       // run returns an *apperr.Error only before it writes; any other error dooms the batch
-	done  chan error // buffered 1: the writer never waits for the caller
+	run  func(ctx context.Context, tx *sql.Tx) error
+	done chan error // buffered 1: the writer never waits for the caller
+
+	msg    *Message // an append: the message to store
+	terms  []string // and its search terms, worked out before it queues
+	stored *Message // set by appendAll: the stored message, or the one stored before
+	dup    bool     // stored was stored before with the same client_id
+	err    error    // set by appendAll: the append's refusal
+	sameAs *writeOp // an earlier append of this batch with the same sender and client_id
 }
 
 // WriteStats counts the group commit's work since the store was opened.
@@ -52,8 +61,8 @@ type WriteStats struct {
 // savepoint holds the savepoint statements, prepared once.
 type savepoint struct{ begin, rollback, release *sql.Stmt }
 
-func startWriter(ctx context.Context, db *sql.DB) (*writer, error) {
-	w := &writer{db: db, ops: make(chan *writeOp), quit: make(chan struct{}), exited: make(chan struct{})}
+func startWriter(ctx context.Context, db *sql.DB, appendAll func(ctx context.Context, tx *sql.Tx, ops []*writeOp) error) (*writer, error) {
+	w := &writer{db: db, appendAll: appendAll, ops: make(chan *writeOp), quit: make(chan struct{}), exited: make(chan struct{})}
 	for dst, query := range map[**sql.Stmt]string{&w.sp.begin: `SAVEPOINT op`, &w.sp.rollback: `ROLLBACK TO op`, &w.sp.release: `RELEASE op`} {
 		stmt, err := db.PrepareContext(ctx, query)
 		if err != nil {
@@ -73,11 +82,14 @@ func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx
 	return w.submit(ctx, &writeOp{run: fn, done: make(chan error, 1)})
 }
 
-// doClean is do for a write that refuses (with an *apperr.Error) only
-// before it has written anything: it needs no savepoint. Any other error
-// it returns rolls back its whole batch.
-func (w *writer) doClean(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	return w.submit(ctx, &writeOp{run: fn, clean: true, done: make(chan error, 1)})
+// append stores m (with its search terms) in the next batch, with the
+// batch's other appends.
+func (w *writer) append(ctx context.Context, m *Message, terms []string) (stored *Message, dup bool, err error) {
+	op := &writeOp{msg: m, terms: terms, done: make(chan error, 1)}
+	if err := w.submit(ctx, op); err != nil {
+		return nil, false, err
+	}
+	return op.stored, op.dup, nil
 }
 
 func (w *writer) submit(ctx context.Context, op *writeOp) error {
@@ -132,18 +144,25 @@ func (w *writer) commit(batch []*writeOp) {
 			return fmt.Errorf("begin: %w", err)
 		}
 		defer tx.Rollback()
+		var appends []*writeOp
 		for i, op := range batch {
 			var fatal error
-			if op.clean {
-				errs[i] = op.run(ctx, tx)
-				var refused *apperr.Error
-				if errs[i] != nil && !errors.As(errs[i], &refused) {
-					return errs[i]
-				}
+			if op.msg != nil {
+				appends = append(appends, op)
 				continue
 			}
 			if errs[i], fatal = w.sp.run(ctx, tx, op.run); fatal != nil {
 				return fatal
+			}
+		}
+		if len(appends) > 0 {
+			if err := w.appendAll(ctx, tx, appends); err != nil {
+				return err
+			}
+			for i, op := range batch {
+				if op.msg != nil {
+					errs[i] = op.err
+				}
 			}
 		}
 		if err := tx.Commit(); err != nil {

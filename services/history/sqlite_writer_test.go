@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -55,5 +56,45 @@ func TestBatchIsolatesFailedWrites(t *testing.T) {
 	}
 	if st := s.WriteStats(); st.Transactions != 1 || st.Writes != 3 {
 		t.Fatalf("stats %+v, want 1 transaction carrying 3 writes", st)
+	}
+}
+
+// TestAppendStatementsUseIndexes keeps the batch's lookups off full scans:
+// with a million messages a scan per commit would stop the writer.
+func TestAppendStatementsUseIndexes(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for name, c := range map[string]struct{ query, search string }{
+		"resent": {resentSQL(`('a', 'b'), ('c', 'd')`), "SEARCH messages USING INDEX"},
+		"number": {numberSQL(`('lobby', 1, 2), ('x', 1, 2)`), "SEARCH conversations USING INDEX"},
+	} {
+		rows, err := s.db.QueryContext(ctx, `EXPLAIN QUERY PLAN `+c.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		searches := false
+		for _, step := range plan {
+			if strings.HasPrefix(step, "SCAN messages") || strings.HasPrefix(step, "SCAN conversations") {
+				t.Errorf("%s scans a table: %q", name, plan)
+			}
+			searches = searches || strings.HasPrefix(step, c.search)
+		}
+		if !searches {
+			t.Errorf("%s does not %s: %q", name, c.search, plan)
+		}
 	}
 }

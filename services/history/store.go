@@ -103,6 +103,9 @@ type Store interface {
 	// MarkRead moves userID's read marker forward to seq, clamped to the
 	// conversation's newest seq; it never moves back.
 	MarkRead(ctx context.Context, userID, conversationID string, seq int64) error
+	// Search returns a page of the messages q.UserID may read that have
+	// every term of q and pass its filters, newest first (search.go).
+	Search(ctx context.Context, q SearchQuery) (*SearchPage, error)
 
 	// Ping checks the database answers.
 	Ping(ctx context.Context) error

@@ -276,4 +276,5 @@ func testStore(t *testing.T, open func(t *testing.T) history.Store) {
 	})
 
 	testConversations(t, open)
+	testSearch(t, open) // store_search_test.go
 }
