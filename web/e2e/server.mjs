@@ -22,8 +22,13 @@ function freePort() {
   })
 }
 
-/** Starts the server (with extra flags, if any); resolves to { url, dataDir, stop, output }. */
+/**
+ * Starts the server (with extra flags, if any); resolves to { url, dataDir, stop, output }.
+ * With CHATROOM_E2E_LAUNCHER set (the local cluster test, `make cluster-test`), the site is a
+ * fresh cluster from that launcher instead: every service in its own processes behind nginx.
+ */
 export async function startServer({ args = [] } = {}) {
+  if (process.env.CHATROOM_E2E_LAUNCHER) return launchSite(process.env.CHATROOM_E2E_LAUNCHER, args)
   const bin = path.resolve(webDir, process.env.CHATROOM_BIN ?? '../bin/chatroom')
   if (!existsSync(bin)) throw new Error(`no server binary at ${bin}: run "make build" or set CHATROOM_BIN`)
 
@@ -78,4 +83,15 @@ export async function startServer({ args = [] } = {}) {
     throw new Error('the server binary has no web UI built in: run "make build" (npm run build before go build)')
   }
   return { url, dataDir, stop, output: () => output }
+}
+
+/** Asks the cluster test's launcher for a fresh site started with these flags. */
+async function launchSite(launcher, args) {
+  const res = await fetch(`${launcher}/sites`, { method: 'POST', body: JSON.stringify({ args }) })
+  if (res.status !== 200) throw new Error(`launcher: ${res.status} ${await res.text()}`)
+  const { url } = await res.json()
+  async function stop() {
+    await fetch(`${launcher}/sites?url=${encodeURIComponent(url)}`, { method: 'DELETE' })
+  }
+  return { url, dataDir: null, stop, output: () => `a local cluster at ${url}: its logs are in the Go test's output` }
 }

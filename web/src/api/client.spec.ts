@@ -144,6 +144,25 @@ describe('api client', () => {
     expect(f.mock.calls[1]![0]).toBe('/api/users/a%2Fb')
   })
 
+  it('builds the search query, leaving out what is not set, and fills in a sparse answer', async () => {
+    const message = { id: 'm1', conversation_id: 'lobby', seq: 4, sender: alice, kind: 'text', text: '开会', client_id: 'c', created_at: '' }
+    const conversation = { id: 'lobby', kind: 'room', title: 'Lobby', unread: 0 }
+    const f = mockFetch(
+      reply(200, { results: [{ message, conversation, highlights: [[0, 2]] }], next_cursor: 'n1' }),
+      reply(200, { results: null }),
+      reply(200, { results: [{ message, conversation }] }),
+    )
+    const page = await api.searchMessages({ q: '会议 Go', conversation_id: '', sender_id: 'u 1', since: '2026-03-01T00:00:00.000Z', limit: 20, cursor: 'c/1' })
+    expect(f.mock.calls[0]![0]).toBe(
+      '/api/search?q=%E4%BC%9A%E8%AE%AE+Go&sender_id=u+1&since=2026-03-01T00%3A00%3A00.000Z&limit=20&cursor=c%2F1',
+    )
+    expect(page.next_cursor).toBe('n1')
+    expect(page.results[0]?.highlights).toEqual([[0, 2]])
+    expect(await api.searchMessages({ kind: 'image' })).toEqual({ results: [], next_cursor: '' })
+    expect(f.mock.calls[1]![0]).toBe('/api/search?kind=image')
+    expect((await api.searchMessages({ q: 'x' })).results[0]?.highlights).toEqual([])
+  })
+
   it('adds size to avatar URLs that already have a query', () => {
     expect(api.avatarSrc('/api/users/u1/avatar?v=3', 64)).toBe('/api/users/u1/avatar?v=3&size=64')
     expect(api.avatarSrc('/api/users/u1/avatar', 64)).toBe('/api/users/u1/avatar?size=64')

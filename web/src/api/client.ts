@@ -7,6 +7,8 @@ import type {
   MessageQuery,
   PresenceSnapshot,
   RegisterInput,
+  SearchPage,
+  SearchQuery,
   User,
   UserPage,
   UserQuery,
@@ -150,6 +152,21 @@ export async function listMessages(conversationId: string, query: MessageQuery =
     `/api/conversations/${encodeURIComponent(conversationId)}/messages${qs ? `?${qs}` : ''}`,
   )
   return { messages: page.messages ?? [], has_more: Boolean(page.has_more) }
+}
+
+/** One page of messages the caller may read that match the words and filters, newest first. */
+export async function searchMessages(query: SearchQuery): Promise<SearchPage> {
+  const params = new URLSearchParams()
+  for (const key of ['q', 'conversation_id', 'sender_id', 'kind', 'since', 'until', 'limit', 'cursor'] as const) {
+    const v = query[key]
+    if (v !== undefined && v !== '') params.set(key, String(v))
+  }
+  const page = await request<Partial<SearchPage>>('GET', `/api/search?${params.toString()}`)
+  const results = (page.results ?? []).filter((r) => r && r.message && r.conversation)
+  return {
+    results: results.map((r) => ({ ...r, highlights: Array.isArray(r.highlights) ? r.highlights : [] })),
+    next_cursor: page.next_cursor ?? '',
+  }
 }
 
 /** Marks a conversation read up to and including `seq`. */

@@ -93,6 +93,38 @@ export interface MessageQuery {
   limit?: number
 }
 
+/** The kinds of message a search can be narrowed to. */
+export type SearchKind = MessageKind
+
+/** GET /api/search: words and filters (`q` may be empty when a filter is given). */
+export interface SearchQuery {
+  q?: string
+  conversation_id?: string
+  sender_id?: string
+  kind?: SearchKind
+  /** RFC 3339 UTC, inclusive bounds. */
+  since?: string
+  until?: string
+  limit?: number
+  cursor?: string
+}
+
+/** A matched range of a message's text: UTF-16 offsets, start inclusive, end exclusive. */
+export type HighlightRange = [start: number, end: number]
+
+/** One hit: the message, its conversation and where the words matched in its text. */
+export interface SearchResult {
+  message: Message
+  conversation: Conversation
+  highlights: HighlightRange[]
+}
+
+/** One page of search results, newest first; next_cursor is "" at the end. */
+export interface SearchPage {
+  results: SearchResult[]
+  next_cursor: string
+}
+
 /** A user who is online, and since when. */
 export interface OnlineUser extends User {
   online_since: string

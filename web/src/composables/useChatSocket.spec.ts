@@ -422,6 +422,38 @@ describe('frames from the server', () => {
     expect(onHidden).toHaveBeenCalledOnce()
   })
 
+  it('opening a search hit further up: live messages count as unread and are not marked read', async () => {
+    const history = Array.from({ length: 300 }, (_, i) => msg(i + 1))
+    vi.mocked(api.listConversations).mockResolvedValue([lobby({ last_message: history[299] })])
+    serveHistory({ lobby: history })
+    const s = make()
+    s.start()
+    FakeSocket.last.ready()
+    await flush()
+    expect(FakeSocket.last.sentOfType('read').map((f) => f.seq)).toEqual([300])
+    vi.mocked(api.listMessages).mockResolvedValueOnce({ messages: history.slice(74, 124), has_more: true })
+    await s.openAt('lobby', 100)
+    expect(api.listMessages).toHaveBeenLastCalledWith('lobby', { around: 100, limit: 50 })
+    const v = useMessagesStore().view('lobby')
+    expect(v).toMatchObject({ hasNewer: true, focusSeq: 100 })
+    FakeSocket.last.receive({ type: 'message', message: msg(301) })
+    expect(useConversationsStore().find('lobby')?.unread).toBe(1)
+    expect(useMessagesStore().view('lobby').firstUnreadSeq).toBe(301)
+    expect(FakeSocket.last.sentOfType('read').map((f) => f.seq)).toEqual([300]) // nothing new was read
+    expect(useMessagesStore().lastSeq('lobby')).toBe(124)
+  })
+
+  it('opening a search hit in a conversation not in the list adds it', async () => {
+    await started()
+    const dm = direct(user('carol'), { id: 'dm-carol' })
+    vi.mocked(api.listMessages).mockResolvedValueOnce({ messages: [msg(1, { conversation_id: 'dm-carol' })], has_more: false })
+    await sockets[0]!.openAt('dm-carol', 1, dm)
+    const conversations = useConversationsStore()
+    expect(conversations.activeId).toBe('dm-carol')
+    expect(conversations.find('dm-carol')?.peer?.id).toBe('carol')
+    expect(useUiStore().pane).toBe('messages')
+  })
+
   it('a message in a conversation not in the list refreshes the list', async () => {
     await started()
     vi.mocked(api.listConversations).mockClear()

@@ -1,6 +1,6 @@
 import { ref, type Ref } from 'vue'
 import * as api from '@/api/client'
-import type { Message, User } from '@/api/types'
+import type { Conversation, Message, User } from '@/api/types'
 import { useAuthStore } from '@/stores/auth'
 import { useConversationsStore } from '@/stores/conversations'
 import { useMessagesStore } from '@/stores/messages'
@@ -71,6 +71,11 @@ export interface ChatSocket {
   markSeen(conversationId: string): void
   /** Opens a conversation: loads or catches up its messages, switches the phone to Messages. */
   openConversation(conversationId: string): Promise<void>
+  /**
+   * Opens a conversation at one of its messages (a search hit), highlighted, with history
+   * loading both ways from there. `conversation` is added to the list if it is not there yet.
+   */
+  openAt(conversationId: string, seq: number, conversation?: Conversation): Promise<void>
 }
 
 /** Remembers the open conversation across a reload of this tab. */
@@ -436,8 +441,9 @@ export function createChatSocket(options: ChatSocketOptions = {}): ChatSocket {
     if (write({ type: 'typing', conversation_id: conversationId })) typingSent.set(conversationId, t)
   }
 
+  /** The person sees new messages of this conversation as they come (not reading a window further up). */
   function isViewing(conversationId: string): boolean {
-    return conversations.activeId === conversationId && ui.messagesShown
+    return conversations.activeId === conversationId && ui.messagesShown && !messages.view(conversationId).hasNewer
   }
 
   function markSeenIfViewing(conversationId: string): void {
@@ -457,7 +463,8 @@ export function createChatSocket(options: ChatSocketOptions = {}): ChatSocket {
     }
   }
 
-  async function openConversation(conversationId: string): Promise<void> {
+  /** Makes a conversation the open one (and the phone's pane the messages); returns its list entry. */
+  function activate(conversationId: string): Conversation | undefined {
     conversations.open(conversationId)
     ui.pane = 'messages'
     try {
@@ -467,7 +474,21 @@ export function createChatSocket(options: ChatSocketOptions = {}): ChatSocket {
     }
     const c = conversations.find(conversationId)
     people.remember(c?.peer)
+    return c
+  }
+
+  async function openConversation(conversationId: string): Promise<void> {
+    const c = activate(conversationId)
     await messages.open(conversationId, { unread: c?.unread, latestSeq: c?.last_message?.seq, ownUserId: me() })
+    markSeenIfViewing(conversationId)
+  }
+
+  async function openAt(conversationId: string, seq: number, conversation?: Conversation): Promise<void> {
+    if (conversation && conversation.id === conversationId && !conversations.find(conversationId)) {
+      conversations.upsert({ ...conversation, unread: Math.max(0, conversation.unread ?? 0) })
+    }
+    const c = activate(conversationId)
+    await messages.openAround(conversationId, seq, { unread: c?.unread, latestSeq: c?.last_message?.seq, ownUserId: me() })
     markSeenIfViewing(conversationId)
   }
 
@@ -483,6 +504,7 @@ export function createChatSocket(options: ChatSocketOptions = {}): ChatSocket {
     sendTyping,
     markSeen,
     openConversation,
+    openAt,
   }
 }
 

@@ -88,3 +88,13 @@ export function sinceTime(iso: string, locale: string, now: Date): string {
 export function joinedDate(iso: string, locale: string): string {
   return dtf(locale, { year: 'numeric', month: 'long', day: 'numeric' }).format(new Date(iso))
 }
+
+/** When a search hit was sent: 14:05 today, "3 Mar, 14:05" this year, else the date. */
+export function resultTime(iso: string, locale: string, now: Date): string {
+  const d = new Date(iso)
+  if (daysAgo(d, now) === 0) return clockTime(iso, locale)
+  if (d.getFullYear() === now.getFullYear()) {
+    return dtf(locale, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' }).format(d)
+  }
+  return dtf(locale, { year: 'numeric', month: 'short', day: 'numeric' }).format(d)
+}

@@ -185,3 +185,229 @@ describe('loading', () => {
     expect(seqs('dm-x')).toEqual([1])
   })
 })
+
+/** A server holding seqs 1..n of the lobby, answering every kind of page like the real one. */
+function serve(n: number, id = 'lobby') {
+  const all = Array.from({ length: n }, (_, i) => msg(i + 1, { conversation_id: id }))
+  vi.mocked(api.listMessages).mockImplementation(async (_id, q = {}) => {
+    const limit = q.limit ?? 50
+    let sel: Message[]
+    let more: boolean
+    if (q.around !== undefined) {
+      const before = all.filter((m) => m.seq < q.around!).slice(-Math.floor(limit / 2))
+      const from = all.filter((m) => m.seq >= q.around!).slice(0, limit - before.length)
+      sel = [...before, ...from]
+      more = (sel[0]?.seq ?? 1) > 1 || (sel[sel.length - 1]?.seq ?? n) < all.length
+    } else if (q.after !== undefined) {
+      sel = all.filter((m) => m.seq > q.after!).slice(0, limit)
+      more = all.some((m) => m.seq > (sel[sel.length - 1]?.seq ?? Infinity))
+    } else if (q.before !== undefined) {
+      sel = all.filter((m) => m.seq < q.before!).slice(-limit)
+      more = all.some((m) => m.seq < (sel[0]?.seq ?? 0))
+    } else {
+      sel = all.slice(-limit)
+      more = all.length > sel.length
+    }
+    return { messages: sel.map((m) => ({ ...m })), has_more: more }
+  })
+  /** The server stores one more message (and returns it, as the socket would deliver it). */
+  return function store(): Message {
+    const m = msg(all.length + 1, { conversation_id: id })
+    all.push(m)
+    return m
+  }
+}
+
+const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i)
+
+describe('a window around a message (jump to a search hit)', () => {
+  it('loads the page around the message, focuses it, and knows more lies both ways', async () => {
+    serve(1000)
+    const s = useMessagesStore()
+    await s.openAround('lobby', 500, { latestSeq: 1000 })
+    expect(api.listMessages).toHaveBeenCalledWith('lobby', { around: 500, limit: 50 })
+    expect(seqs()).toEqual(range(475, 524))
+    const v = s.view('lobby')
+    expect(v).toMatchObject({ loaded: true, hasMore: true, hasNewer: true, focusSeq: 500 })
+    expect(v.focusToken).toBe(1)
+  })
+
+  it('grows both ways: before= upwards, after= downwards until the newest, then it is live again', async () => {
+    const store = serve(160)
+    const s = useMessagesStore()
+    await s.openAround('lobby', 60, { latestSeq: 160 })
+    expect(seqs()).toEqual(range(35, 84))
+    await s.loadOlder('lobby')
+    expect(api.listMessages).toHaveBeenLastCalledWith('lobby', { before: 35, limit: 50 })
+    expect(seqs()).toEqual(range(1, 84))
+    expect(s.view('lobby').hasMore).toBe(false)
+
+    await s.loadNewer('lobby')
+    expect(api.listMessages).toHaveBeenLastCalledWith('lobby', { after: 84, limit: 50 })
+    expect(s.view('lobby').hasNewer).toBe(true)
+    // Meanwhile a live message: not appended after 134 (that would leave a hole), just noted.
+    const live = store()
+    expect(s.receive(live)).toEqual({ added: false, gap: false })
+    expect(s.lastSeq('lobby')).toBe(134)
+    expect(s.view('lobby').liveSeq).toBe(161)
+
+    await s.loadNewer('lobby')
+    expect(api.listMessages).toHaveBeenLastCalledWith('lobby', { after: 134, limit: 50 })
+    expect(s.view('lobby').hasNewer).toBe(false)
+    expect(seqs()).toEqual(range(1, 161))
+    // Attached again: the next live message is simply appended.
+    const next = store()
+    expect(s.receive(next)).toEqual({ added: true, gap: false })
+    expect(seqs()).toEqual(range(1, 162))
+    await s.loadNewer('lobby') // nothing more: no request
+    expect(vi.mocked(api.listMessages).mock.calls.filter(([, q]) => q?.after === 162)).toEqual([])
+  })
+
+  it('fetches a live message that arrived during the last page down', async () => {
+    const store = serve(100)
+    const s = useMessagesStore()
+    await s.openAround('lobby', 40, { latestSeq: 100 })
+    let answer!: () => void
+    const real = vi.mocked(api.listMessages).getMockImplementation()!
+    vi.mocked(api.listMessages).mockImplementationOnce(
+      (id, q) => new Promise((resolve) => (answer = () => void real(id, q).then(resolve))),
+    )
+    const loading = s.loadNewer('lobby')
+    answer() // the server answers with 65..100 …
+    s.receive(store()) // … then stores 101, which arrives live before the page does
+    await loading
+    expect(s.view('lobby').hasNewer).toBe(false)
+    expect(s.lastSeq('lobby')).toBe(101)
+    expect(seqs()).toEqual(range(15, 101))
+  })
+
+  it('near the newest message the window is live at once', async () => {
+    serve(30)
+    const s = useMessagesStore()
+    await s.openAround('lobby', 28, { latestSeq: 30 })
+    expect(seqs()).toEqual(range(3, 30))
+    expect(s.view('lobby')).toMatchObject({ hasMore: true, hasNewer: false })
+    s.receive(msg(31))
+    expect(s.lastSeq('lobby')).toBe(31)
+  })
+
+  it('at the very beginning there is nothing older, only newer', async () => {
+    serve(200)
+    const s = useMessagesStore()
+    await s.openAround('lobby', 3)
+    expect(seqs()).toEqual(range(1, 50))
+    expect(s.view('lobby')).toMatchObject({ hasMore: false, hasNewer: true })
+  })
+
+  it('without the newest seq known, a page further down tells', async () => {
+    serve(60)
+    const s = useMessagesStore()
+    await s.openAround('lobby', 40)
+    expect(s.view('lobby').hasNewer).toBe(true)
+    await s.loadNewer('lobby')
+    expect(seqs()).toEqual(range(15, 60))
+    expect(s.view('lobby').hasNewer).toBe(false)
+  })
+
+  it('a message already held is focused without a request', async () => {
+    serve(100)
+    const s = useMessagesStore()
+    await s.loadLatest('lobby')
+    vi.mocked(api.listMessages).mockClear()
+    await s.openAround('lobby', 80, { latestSeq: 100 })
+    expect(api.listMessages).not.toHaveBeenCalled()
+    expect(s.view('lobby')).toMatchObject({ focusSeq: 80, focusToken: 1, hasNewer: false })
+    await s.openAround('lobby', 80, { latestSeq: 100 })
+    expect(s.view('lobby').focusToken).toBe(2) // a second jump highlights it again
+  })
+
+  it('catch-up (a reconnect) leaves a window further up alone', async () => {
+    serve(1000)
+    const s = useMessagesStore()
+    await s.openAround('lobby', 500, { latestSeq: 1000 })
+    vi.mocked(api.listMessages).mockClear()
+    await s.catchUp('lobby')
+    expect(api.listMessages).not.toHaveBeenCalled()
+    expect(seqs()).toEqual(range(475, 524))
+  })
+
+  it('an ack while further up drops the pending bubble and keeps the window whole', async () => {
+    serve(1000)
+    const s = useMessagesStore()
+    await s.openAround('lobby', 500, { latestSeq: 1000 })
+    s.addPending({ client_id: 'c9', conversation_id: 'lobby', kind: 'text', text: 'hi', created_at: '' })
+    s.ack('c9', msg(1001, { sender: alice, client_id: 'c9' }), alice.id)
+    expect(s.view('lobby').pending).toEqual([])
+    expect(s.lastSeq('lobby')).toBe(524)
+    expect(s.view('lobby').liveSeq).toBe(1001)
+  })
+
+  it('jumpToLatest (or opening the conversation again) goes back to the newest page', async () => {
+    serve(1000)
+    const s = useMessagesStore()
+    await s.openAround('lobby', 500, { latestSeq: 1000 })
+    const before = s.view('lobby').generation
+    await s.jumpToLatest('lobby')
+    expect(seqs()).toEqual(range(951, 1000))
+    expect(s.view('lobby')).toMatchObject({ hasNewer: false, hasMore: true, focusSeq: null })
+    expect(s.view('lobby').generation).toBeGreaterThan(before)
+
+    await s.openAround('lobby', 200, { latestSeq: 1000 })
+    await s.open('lobby')
+    expect(seqs()).toEqual(range(951, 1000))
+    expect(s.view('lobby').hasNewer).toBe(false)
+  })
+
+  it('a page asked for before a jump is not mixed into the new window', async () => {
+    serve(1000)
+    const s = useMessagesStore()
+    await s.loadLatest('lobby')
+    let answer!: () => void
+    const real = vi.mocked(api.listMessages).getMockImplementation()!
+    vi.mocked(api.listMessages).mockImplementationOnce(
+      (id, q) => new Promise((resolve) => (answer = () => void real(id, q).then(resolve))),
+    )
+    const older = s.loadOlder('lobby') // before=951, slow
+    await s.openAround('lobby', 300, { latestSeq: 1000 })
+    answer()
+    await older
+    expect(seqs()).toEqual(range(275, 324))
+  })
+
+  it('of two jumps, the last one asked for wins', async () => {
+    serve(1000)
+    const s = useMessagesStore()
+    let answer!: () => void
+    const real = vi.mocked(api.listMessages).getMockImplementation()!
+    vi.mocked(api.listMessages).mockImplementationOnce(
+      (id, q) => new Promise((resolve) => (answer = () => void real(id, q).then(resolve))),
+    )
+    const first = s.openAround('lobby', 100, { latestSeq: 1000 })
+    await s.openAround('lobby', 700, { latestSeq: 1000 })
+    answer()
+    await first
+    expect(seqs()).toEqual(range(675, 724))
+    expect(s.view('lobby').focusSeq).toBe(700)
+  })
+
+  it('places the "new messages" marker only where the window holds it', async () => {
+    serve(1000)
+    const s = useMessagesStore()
+    await s.openAround('lobby', 500, { latestSeq: 1000, unread: 510 }) // first unread: 491
+    expect(s.view('lobby').firstUnreadSeq).toBe(491)
+    await s.openAround('lobby', 100, { latestSeq: 1000, unread: 510 })
+    expect(s.view('lobby').firstUnreadSeq).toBe(491) // below the window: shown when reached
+    await s.openAround('lobby', 900, { latestSeq: 1000, unread: 510 })
+    expect(s.view('lobby').firstUnreadSeq).toBeNull() // above: the whole window is unread
+  })
+
+  it('a failed jump says so and keeps what was shown', async () => {
+    serve(100)
+    const s = useMessagesStore()
+    await s.loadLatest('lobby')
+    vi.mocked(api.listMessages).mockRejectedValueOnce(new api.ApiError(0, 'network_error', 'offline'))
+    await s.openAround('lobby', 10, { latestSeq: 100 })
+    expect(s.view('lobby').error).toMatchObject({ code: 'network_error' })
+    expect(seqs()).toEqual(range(51, 100))
+  })
+})

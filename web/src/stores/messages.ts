@@ -52,6 +52,22 @@ export interface ConversationMessages {
   /** Older messages exist on the server before items[0]. */
   hasMore: boolean
   loadingOlder: boolean
+  /**
+   * Newer messages exist on the server after the last one held: the window was opened
+   * around an older message (a search hit) and is "detached" from the live end. Pages of
+   * newer messages load as the person scrolls down; live messages are not added (that
+   * would leave a hole) until the window reaches the newest message again.
+   */
+  hasNewer: boolean
+  loadingNewer: boolean
+  /** The highest seq that arrived live (0: none); while detached, more than the last held means "new messages below". */
+  liveSeq: number
+  /** Changes whenever the held messages are replaced by another part of the history (the list places its scroll again). */
+  generation: number
+  /** The message to bring into view and highlight (a search hit), else null. */
+  focusSeq: number | null
+  /** Changes with every jump, also a second jump to the same message. */
+  focusToken: number
   /** Why the last attempt to load it failed (shown with a retry), else null. */
   error: unknown
   /** Where the "new messages" marker goes (the first message not read when the conversation was opened). */
@@ -73,7 +89,22 @@ export const MAX_PAGE = 200
 const MAX_CATCHUP_PAGES = 10
 
 function empty(): ConversationMessages {
-  return { items: [], pending: [], loaded: false, loading: false, hasMore: false, loadingOlder: false, error: null, firstUnreadSeq: null }
+  return {
+    items: [],
+    pending: [],
+    loaded: false,
+    loading: false,
+    hasMore: false,
+    loadingOlder: false,
+    hasNewer: false,
+    loadingNewer: false,
+    liveSeq: 0,
+    generation: 0,
+    focusSeq: null,
+    focusToken: 0,
+    error: null,
+    firstUnreadSeq: null,
+  }
 }
 
 const EMPTY: Readonly<ConversationMessages> = Object.freeze(empty())
@@ -100,6 +131,15 @@ export const useMessagesStore = defineStore('messages', () => {
   const catchUps = new Map<string, Promise<void>>()
   const openings = new Map<string, Promise<void>>()
   const catchUpAgain = new Set<string>()
+  /** Per conversation, the latest request that replaces the held messages; older answers are dropped. */
+  const windowRequests = new Map<string, number>()
+
+  /** Starts a request that will replace the held messages; returns a check that it is still the latest. */
+  function windowRequest(id: string): () => boolean {
+    const mine = (windowRequests.get(id) ?? 0) + 1
+    windowRequests.set(id, mine)
+    return () => windowRequests.get(id) === mine
+  }
 
   /** The state of a conversation, created empty on first use. */
   function conv(id: string): ConversationMessages {
@@ -161,8 +201,10 @@ export const useMessagesStore = defineStore('messages', () => {
    */
   function receive(m: Message, ownUserId?: string): { added: boolean; gap: boolean } {
     const c = byConversation.value[m.conversation_id]
-    if (!c || (!c.loaded && !c.loading)) {
-      // Not opened yet: its first page will include this message. Only drop a matching pending bubble.
+    if (c && Number.isInteger(m.seq)) c.liveSeq = Math.max(c.liveSeq, m.seq)
+    if (!c || (!c.loaded && !c.loading) || (c.hasNewer && m.seq > lastSeq(m.conversation_id))) {
+      // Not opened yet (its first page will include this message), or a window further up
+      // the history (its pages down will). Only drop a matching pending bubble.
       if (c && m.client_id && (!ownUserId || m.sender.id === ownUserId)) {
         const p = c.pending.findIndex((x) => x.client_id === m.client_id)
         if (p >= 0) c.pending.splice(p, 1)
@@ -225,7 +267,8 @@ export const useMessagesStore = defineStore('messages', () => {
     const c = conv(m.conversation_id)
     const p = c.pending.findIndex((x) => x.client_id === clientId)
     if (p >= 0) c.pending.splice(p, 1)
-    if (c.loaded) merge(m.conversation_id, [m], ownUserId)
+    c.liveSeq = Math.max(c.liveSeq, m.seq)
+    if (c.loaded && !(c.hasNewer && m.seq > lastSeq(m.conversation_id))) merge(m.conversation_id, [m], ownUserId)
   }
 
   /** Drops a pending message (e.g. the user gave up on a failed one). */
@@ -261,18 +304,24 @@ export const useMessagesStore = defineStore('messages', () => {
     marker?: (lastSeq: number) => number | null,
   ): Promise<void> {
     const c = conv(id)
+    const current = windowRequest(id)
     c.items = []
+    c.hasNewer = false
+    c.focusSeq = null
+    c.generation++
     c.loading = true
     let page: Awaited<ReturnType<typeof api.listMessages>>
     try {
       page = await api.listMessages(id, { limit })
     } finally {
-      c.loading = false
+      if (current()) c.loading = false
     }
+    if (!current()) return // another part of the history was asked for meanwhile
     merge(id, page.messages, ownUserId)
     c.hasMore = page.has_more
     if (marker) c.firstUnreadSeq = marker(lastSeq(id))
     c.loaded = true
+    c.generation++
   }
 
   /**
@@ -286,7 +335,10 @@ export const useMessagesStore = defineStore('messages', () => {
     const run = (async () => {
       conv(id).error = null
       try {
-        if (c?.loaded) {
+        if (c?.loaded && c.hasNewer) {
+          // A window further up (a search hit): opening the conversation means its newest messages.
+          await jumpToLatest(id, opts.ownUserId)
+        } else if (c?.loaded) {
           const latest = opts.latestSeq ?? lastSeq(id)
           if (opts.unread && opts.unread > 0 && latest > 0) markFirstUnread(id, Math.max(1, latest - opts.unread + 1))
           await catchUp(id, opts.ownUserId)
@@ -309,14 +361,103 @@ export const useMessagesStore = defineStore('messages', () => {
     if (!c.loaded || !c.hasMore || c.loadingOlder) return
     const first = c.items[0]?.seq
     if (first === undefined) return
+    const generation = c.generation
     c.loadingOlder = true
     try {
       const page = await api.listMessages(id, { before: first, limit: PAGE_SIZE })
+      if (c.generation !== generation) return // the window moved elsewhere meanwhile
       merge(id, page.messages, ownUserId)
       c.hasMore = page.has_more
     } finally {
       c.loadingOlder = false
     }
+  }
+
+  /** Loads the page after the newest message held, in a window opened further up the history. */
+  async function loadNewer(id: string, ownUserId?: string): Promise<void> {
+    const c = conv(id)
+    if (!c.loaded || !c.hasNewer || c.loadingNewer) return
+    const last = lastSeq(id)
+    if (last === 0) {
+      c.hasNewer = false
+      return
+    }
+    const generation = c.generation
+    c.loadingNewer = true
+    try {
+      const page = await api.listMessages(id, { after: last, limit: PAGE_SIZE })
+      if (c.generation !== generation) return
+      merge(id, page.messages, ownUserId)
+      if (!page.has_more || page.messages.length === 0) c.hasNewer = false
+    } finally {
+      c.loadingNewer = false
+    }
+    // Back at the newest: what came live after the last page was not kept; fetch it.
+    if (!c.hasNewer && c.liveSeq > lastSeq(id)) await catchUp(id, ownUserId)
+  }
+
+  /**
+   * Opens a conversation at one message (a search hit): the page around it, which then
+   * grows both ways as the person scrolls. The message is focused (brought into view and
+   * highlighted); when it is already held, nothing is fetched. `latestSeq` (the newest seq
+   * the conversation list knows) tells whether the page reaches the newest message.
+   */
+  async function openAround(id: string, seq: number, opts: OpenOptions = {}): Promise<void> {
+    const c = conv(id)
+    c.error = null
+    if (c.loaded && !c.loading && c.items.some((m) => m.seq === seq)) {
+      focus(id, seq)
+      return
+    }
+    const current = windowRequest(id)
+    let page: Awaited<ReturnType<typeof api.listMessages>>
+    try {
+      page = await api.listMessages(id, { around: seq, limit: PAGE_SIZE })
+    } catch (err) {
+      if (current()) c.error = err
+      return
+    }
+    if (!current()) return
+    c.items = []
+    c.loading = false
+    merge(id, page.messages, opts.ownUserId)
+    const first = c.items[0]?.seq ?? 0
+    const last = lastSeq(id)
+    const latest = Math.max(opts.latestSeq ?? 0, c.liveSeq)
+    // has_more says "more on either side"; seqs start at 1 without holes, so the side is known from them.
+    c.hasMore = page.has_more && first > 1
+    c.hasNewer = page.has_more && last > 0 && (first <= 1 || latest === 0 || last < latest)
+    const unread = Math.max(0, opts.unread ?? 0)
+    const firstUnread = unread > 0 && latest > 0 ? Math.max(1, latest - unread + 1) : null
+    c.firstUnreadSeq = firstUnread !== null && firstUnread >= first ? firstUnread : null
+    c.loaded = true
+    c.generation++
+    focus(id, seq)
+    if (!c.hasNewer && c.liveSeq > last) await catchUp(id, opts.ownUserId)
+  }
+
+  /** Leaves a window further up the history for the newest page (live messages join again). */
+  async function jumpToLatest(id: string, ownUserId?: string): Promise<void> {
+    const c = conv(id)
+    if (!c.hasNewer) return
+    const current = windowRequest(id)
+    const page = await api.listMessages(id, { limit: PAGE_SIZE })
+    if (!current()) return
+    c.items = []
+    c.loading = false
+    merge(id, page.messages, ownUserId)
+    c.hasMore = page.has_more
+    c.hasNewer = false
+    c.focusSeq = null
+    c.generation++
+    if (c.liveSeq > lastSeq(id)) await catchUp(id, ownUserId)
+  }
+
+  /** Brings a held message into view and highlights it. */
+  function focus(id: string, seq: number): void {
+    const c = conv(id)
+    c.focusSeq = seq
+    c.focusToken++
   }
 
   /**
@@ -349,12 +490,16 @@ export const useMessagesStore = defineStore('messages', () => {
     const c = byConversation.value[id]
     if (!c || !c.loaded) return
     for (let pages = 0; ; pages++) {
+      // A window further up the history fetches newer pages as the person scrolls down.
+      if (c.hasNewer) return
       if (pages >= MAX_CATCHUP_PAGES) {
         // Far behind: show the newest page; scrolling up loads the rest.
         await loadNewest(id, PAGE_SIZE, ownUserId)
         return
       }
+      const generation = c.generation
       const page = await api.listMessages(id, { after: contiguousSeq(id), limit: MAX_PAGE })
+      if (c.generation !== generation) return // the window moved elsewhere meanwhile
       const added = merge(id, page.messages, ownUserId)
       if (!page.has_more || page.messages.length === 0 || added === 0) return
     }
@@ -377,6 +522,7 @@ export const useMessagesStore = defineStore('messages', () => {
     catchUps.clear()
     catchUpAgain.clear()
     openings.clear()
+    windowRequests.clear()
   }
 
   return {
@@ -398,6 +544,10 @@ export const useMessagesStore = defineStore('messages', () => {
     loadLatest,
     open,
     loadOlder,
+    loadNewer,
+    openAround,
+    jumpToLatest,
+    focus,
     catchUp,
     markFirstUnread,
     clearFirstUnread,
