@@ -7,7 +7,7 @@ ADDR     ?= :8080
 DATA     ?= ./data
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: run build web test test-go test-web test-e2e lint clean
+.PHONY: run build web test test-go test-web test-e2e cluster-test lint clean
 .DEFAULT_GOAL := build
 
 include tools/tools.mk
@@ -25,7 +25,7 @@ build: web
 run: build
 	./bin/chatroom all --addr $(ADDR) --data $(DATA)
 
-test: lint test-go test-web test-e2e
+test: lint test-go test-web test-e2e cluster-test
 
 lint: web/node_modules/.package-lock.json
 	@test -z "$$(gofmt -l cmd internal services k8s web/embed.go)" || { gofmt -l cmd internal services k8s web/embed.go; echo "gofmt: the files above need formatting"; exit 1; }
@@ -42,6 +42,14 @@ test-web: web/node_modules/.package-lock.json
 
 test-e2e: build
 	cd web && CHATROOM_BIN=$(CURDIR)/bin/chatroom $(NPM) run e2e
+
+# The cluster deployment on loopback (docs/deploy.md's topology without Kubernetes): every
+# service in its own processes (two gateways, two history, two presence) on NATS, FerretDB and
+# versitygw, behind nginx configured from k8s/base/ingress.yaml; the chat scenarios, the browser
+# suites, a gateway killed and stopped, a history replica killed, NATS restarted. Needs nginx
+# (Debian: apt-get install nginx) and NATS on 127.0.0.1:4222; about 3–4 minutes.
+cluster-test: build tools web/node_modules/.package-lock.json
+	CHATROOM_CLUSTER_TEST=1 CHATROOM_BIN=$(CURDIR)/bin/chatroom $(GO) test -count=1 -timeout 10m -run '^TestIngress(Cluster|BrowserSuites)$$' ./cmd/chatroom
 
 clean:
 	rm -rf bin web/dist/assets web/dist/index.html test-artifacts

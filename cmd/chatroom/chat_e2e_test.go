@@ -29,9 +29,7 @@ func startAll(t *testing.T) *chatSite {
 	testenv.WaitHTTP(t, base+"/readyz", 30*time.Second)
 	s := &chatSite{Site: chattest.Site{URL: base}}
 	s.restartStore = func(t *testing.T) {
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		p.done <- nil
+		p.Kill()
 		p = MustStart(t, nil, args...)
 		testenv.WaitHTTP(t, base+"/readyz", 30*time.Second)
 	}

@@ -32,8 +32,10 @@ func startCluster(t *testing.T) *cluster {
 	s3 := testenv.VersityGW(t)
 	c := &cluster{t: t, addrs: map[string]string{}, procs: map[string]*proc{},
 		services: []string{"auth", "presence", "history", "media", "chat-a", "chat-b"}}
+	natsURL, prefix := testenv.ExternalNATS(t), "t"+ids.New()[:10]
+	t.Cleanup(func() { dropPresenceBucket(natsURL, prefix) })
 	c.env = []string{
-		"CHATROOM_NATS_URL=" + testenv.ExternalNATS(t), "CHATROOM_NATS_PREFIX=t" + ids.New()[:10],
+		"CHATROOM_NATS_URL=" + natsURL, "CHATROOM_NATS_PREFIX=" + prefix,
 		"CHATROOM_MONGO_URI=" + testenv.FerretDB(t), "CHATROOM_MONGO_DB=chat",
 		"CHATROOM_S3_ENDPOINT=" + s3.Endpoint, "CHATROOM_S3_ACCESS_KEY=" + s3.AccessKey, "CHATROOM_S3_SECRET_KEY=" + s3.SecretKey,
 		"CHATROOM_S3_REGION=" + s3.Region, "CHATROOM_S3_BUCKET=chat-" + ids.New()[:8],
@@ -56,29 +58,21 @@ func (c *cluster) start(name string) {
 }
 
 // kill ends a service with SIGKILL.
-func (c *cluster) kill(name string) {
-	p := c.procs[name]
-	_ = p.cmd.Process.Kill()
-	err := <-p.done
-	p.done <- err
-}
+func (c *cluster) kill(name string) { c.procs[name].Kill() }
 
-// proxy routes like the Ingress: /ws to the given gateway, the API by path.
+// proxy routes like the Ingress (k8s/base/ingress.yaml): /ws to the given
+// gateway, the rest by path to the services this cluster runs.
 func (c *cluster) proxy(gateway string) string {
+	routes := ingressRoutes(c.t)
 	route := func(path string) string {
-		switch {
-		case path == "/ws":
+		r, _ := matchRoute(routes, path)
+		if r.service == "chat" {
 			return gateway
-		case strings.HasPrefix(path, "/api/auth"), strings.HasPrefix(path, "/api/users"):
-			return "auth"
-		case strings.HasPrefix(path, "/api/presence"):
-			return "presence"
-		case strings.HasPrefix(path, "/api/conversations"), strings.HasPrefix(path, "/api/search"):
-			return "history"
-		case strings.HasPrefix(path, "/api/media"):
-			return "media"
 		}
-		return ""
+		if _, ok := c.addrs[r.service]; !ok {
+			return "" // the web UI is not part of this cluster
+		}
+		return r.service
 	}
 	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		r.SetURL(&url.URL{Scheme: "http", Host: c.addrs[route(r.In.URL.Path)]})

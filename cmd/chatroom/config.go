@@ -40,6 +40,7 @@ type ChatLimits struct {
 	QueueFrames int
 	QueueBytes  int
 	WriteDelay  time.Duration
+	Drain       time.Duration
 }
 
 // envName is the environment variable of a flag: --nats-url → CHATROOM_NATS_URL.
@@ -171,6 +172,10 @@ func parseConfig(cmd string, args []string) (Config, error) {
 	b.integer(&c.Chat.QueueFrames, "chat-queue-frames", c.Chat.QueueFrames, "frames queued for one connection before it is closed as too slow")
 	b.integer(&c.Chat.QueueBytes, "chat-queue-bytes", c.Chat.QueueBytes, "bytes queued for one connection before it is closed as too slow")
 	b.duration(&c.Chat.WriteDelay, "chat-write-delay", c.Chat.WriteDelay, "least time between two writes to one WebSocket under load; frames of that time go out in one write (0: at once)")
+	if cmd == "chat" { // a gateway among others: its clients move to them, not all at once
+		c.Chat.Drain = 5 * time.Second
+	}
+	b.duration(&c.Chat.Drain, "chat-drain", c.Chat.Drain, "on SIGTERM, tell the gateway's clients to reconnect (close 1012) spread over this time (0: all at once)")
 	c.Media = media.DefaultLimits()
 	b.int64(&c.Media.ImageBytes, "limit-image-bytes", c.Media.ImageBytes, "largest picture upload in bytes")
 	b.int64(&c.Media.ImagePixels, "limit-image-pixels", c.Media.ImagePixels, "most pixels of an uploaded picture")

@@ -57,3 +57,16 @@ func TestConfigMediaUnsentTTL(t *testing.T) {
 		t.Fatalf("--media-unsent-ttl 0: %v %v, want 0 (keep forever)", c.Media.UnsentTTL, err)
 	}
 }
+
+func TestConfigChatDrain(t *testing.T) {
+	for cmd, want := range map[string]time.Duration{"chat": 5 * time.Second, "all": 0} {
+		c, err := parseConfig(cmd, nil)
+		if err != nil || c.Chat.Drain != want {
+			t.Fatalf("%s: drain %v %v, want %v (a lone `all` has no other gateway to move clients to)", cmd, c.Chat.Drain, err, want)
+		}
+	}
+	t.Setenv("CHATROOM_CHAT_DRAIN", "2s")
+	if c, err := parseConfig("chat", nil); err != nil || c.Chat.Drain != 2*time.Second {
+		t.Fatalf("CHATROOM_CHAT_DRAIN=2s: %v %v", c.Chat.Drain, err)
+	}
+}

@@ -32,10 +32,15 @@ var (
 	buildErr  error
 )
 
-// MustBuild compiles the real binary once per test run.
+// MustBuild compiles the real binary once per test run, or returns
+// $CHATROOM_BIN (`make build`'s, with the web UI) when that is set.
 func MustBuild(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		if binPath = os.Getenv("CHATROOM_BIN"); binPath != "" {
+			_, buildErr = os.Stat(binPath)
+			return
+		}
 		dir, err := os.MkdirTemp("", "chatroom-bin-")
 		if err != nil {
 			buildErr = err
@@ -53,9 +58,10 @@ func MustBuild(t *testing.T) string {
 	return binPath
 }
 
-// proc is a running chatroom process.
+// proc is a running chatroom (or other) process.
 type proc struct {
 	cmd    *exec.Cmd
+	kill   syscall.Signal // what Kill sends
 	stderr *testenv.Buffer
 	done   chan error
 }
@@ -63,23 +69,39 @@ type proc struct {
 // MustStart runs the binary with args; it is killed when the test ends.
 func MustStart(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(MustBuild(t), args...)
+	return mustRun(t, MustBuild(t), syscall.SIGKILL, env, args...)
+}
+
+// mustRun runs bin with args and env added to this process's; kill ends
+// it (when the test ends, or this process dies), and its stderr is logged
+// if the test failed. A program whose children hold its stderr (nginx)
+// needs a kill it passes on to them.
+func mustRun(t *testing.T, bin string, kill syscall.Signal, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	p := &proc{cmd: cmd, stderr: &testenv.Buffer{}, done: make(chan error, 1)}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: kill}
+	p := &proc{cmd: cmd, kill: kill, stderr: &testenv.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() { p.done <- cmd.Wait() }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
+		_ = cmd.Process.Signal(kill)
 		<-p.done
 		if t.Failed() {
 			t.Logf("%s stderr:\n%s", strings.Join(args, " "), p.stderr.String())
 		}
 	})
 	return p
+}
+
+// Kill ends the process (SIGKILL for chatroom) and waits for it.
+func (p *proc) Kill() {
+	_ = p.cmd.Process.Signal(p.kill)
+	err := <-p.done
+	p.done <- err
 }
 
 // Stop sends SIGTERM and returns the exit error after a graceful stop.

@@ -125,7 +125,7 @@ func startChat(ctx context.Context, rt *runtime, app *platform.App) error {
 	}
 	l := rt.cfg.Chat
 	svc, err := chat.New(chat.Config{Bus: conn, App: app, Log: rt.log, FrameBytes: l.FrameBytes, RateCount: l.RateCount,
-		RateWindow: l.RateWindow, QueueFrames: l.QueueFrames, QueueBytes: l.QueueBytes, WriteDelay: l.WriteDelay})
+		RateWindow: l.RateWindow, QueueFrames: l.QueueFrames, QueueBytes: l.QueueBytes, WriteDelay: l.WriteDelay, Drain: l.Drain})
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,9 @@ func startChat(ctx context.Context, rt *runtime, app *platform.App) error {
 	}
 	svc.Routes(app)
 	app.AddCheck("chat_nats", svc.Ping)
-	go svc.Run(ctx)
+	ran := make(chan struct{})
+	go func() { svc.Run(ctx); close(ran) }()
+	rt.onClose(func() { <-ran }) // the drain ends before the bus closes
 	return nil
 }
 
@@ -143,12 +145,20 @@ func startPresence(ctx context.Context, rt *runtime, app *platform.App) error {
 	if err != nil {
 		return err
 	}
-	svc := presence.New(presence.Config{Bus: conn, Log: rt.log, Registry: app.Registry()})
+	cfg := presence.Config{Bus: conn, Log: rt.log, Registry: app.Registry()}
+	if rt.embedded == nil {
+		// On an external NATS other replicas may run: they share who is
+		// online in a JetStream bucket, so each change is announced once.
+		if cfg.Shared, err = conn.Bucket(ctx, "presence", "WebChatRoom: who is online (presence replicas)"); err != nil {
+			return err
+		}
+	}
+	svc := presence.New(cfg)
 	if err := svc.Subscribe(); err != nil {
 		return fmt.Errorf("presence subscribe: %w", err)
 	}
 	svc.Routes(app)
-	app.AddCheck("presence_nats", svc.Ping)
+	app.AddCheck("presence_nats", svc.Ready)
 	go svc.Run(ctx)
 	return nil
 }

@@ -8,7 +8,6 @@
 package testenv
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"errors"
@@ -133,17 +132,7 @@ func VersityGW(tb testing.TB) S3 {
 func ExternalNATS(tb testing.TB) string {
 	tb.Helper()
 	addr := strings.TrimPrefix(NATSURL, "nats://")
-	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err == nil {
-		defer conn.Close()
-		_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
-		var line string
-		line, err = bufio.NewReader(conn).ReadString('\n')
-		if err == nil && !strings.HasPrefix(line, "INFO ") {
-			err = fmt.Errorf("first line is %q, not INFO", line)
-		}
-	}
-	if err != nil {
+	if err := natsInfo(addr); err != nil {
 		tb.Fatalf("testenv: no NATS server at %s (%v); start it with:\n%s", addr, err, natsStart)
 	}
 	return NATSURL
@@ -204,6 +193,7 @@ func toolPath(tb testing.TB, name string) string {
 
 // server is a running child process.
 type server struct {
+	cmd  *exec.Cmd
 	out  *tailBuffer   // last output, stdout and stderr
 	done chan struct{} // closed when the process has exited
 	err  error         // result of Wait, set before done is closed
@@ -215,8 +205,8 @@ type server struct {
 // Its stdout goes to stdout (if not nil) and, like stderr, to server.out.
 func start(tb testing.TB, bin string, args, env []string, stdout *readyWriter) *server {
 	tb.Helper()
-	srv := &server{out: &tailBuffer{}, done: make(chan struct{})}
 	cmd := exec.Command(bin, args...)
+	srv := &server{cmd: cmd, out: &tailBuffer{}, done: make(chan struct{})}
 	cmd.Env = env
 	cmd.Stderr = srv.out
 	cmd.Stdout = srv.out

@@ -231,3 +231,26 @@ func TestParallelServers(t *testing.T) {
 		})
 	}
 }
+
+func TestStartNATSStopsAndRestarts(t *testing.T) {
+	n := StartNATS(t)
+	addr := strings.TrimPrefix(n.URL, "nats://")
+	infoHas := func(want string) {
+		t.Helper()
+		conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		line, err := bufio.NewReader(conn).ReadString('\n')
+		if err != nil || !strings.Contains(line, want) {
+			t.Fatalf("INFO %q (%v) lacks %s", line, err, want)
+		}
+	}
+	infoHas(`"jetstream":true`)
+	n.Stop()
+	assertClosed(t, addr)
+	n.Restart()
+	infoHas(`"jetstream":true`)
+}

@@ -28,6 +28,9 @@ const (
 	SubjectPresenceHeartbeat = "presence.heartbeat"
 	// SubjectPresenceGet is a request: PresenceRequest → PresenceReply.
 	SubjectPresenceGet = "presence.get"
+	// SubjectPresenceHello is an event from a presence replica that just
+	// started (empty body): every gateway answers with a heartbeat at once.
+	SubjectPresenceHello = "presence.hello"
 )
 
 // Media subjects.

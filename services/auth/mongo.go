@@ -191,10 +191,13 @@ func (s *MongoStore) DeleteExpiredSessions(ctx context.Context, now time.Time) (
 	}
 	out := make([]*Session, 0, len(docs))
 	for _, d := range docs {
-		if _, err := s.sessions.DeleteOne(ctx, bson.D{{Key: "_id", Value: d.ID}}); err != nil {
+		res, err := s.sessions.DeleteOne(ctx, bson.D{{Key: "_id", Value: d.ID}})
+		if err != nil {
 			return out, fmt.Errorf("delete expired session: %w", err)
 		}
-		out = append(out, &Session{ID: d.ID, UserID: d.UserID})
+		if res.DeletedCount == 1 { // another replica's sweep may have taken it: it announces it
+			out = append(out, &Session{ID: d.ID, UserID: d.UserID})
+		}
 	}
 	return out, nil
 }

@@ -42,6 +42,11 @@ type Config struct {
 	// PortableIO reads every connection with a goroutine of its own, as on
 	// systems without epoll (tests run the gateway both ways).
 	PortableIO bool
+	// Drain spreads the end of a stopping gateway's connections evenly
+	// over this time: each gets a close frame 1012 "service restart" and
+	// its client reconnects (to another gateway), not all at once; 0
+	// closes them all at once.
+	Drain time.Duration
 }
 
 func (c *Config) defaults() {
@@ -122,10 +127,14 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// Subscribe receives deliveries for this gateway's connections and closes
-// the sockets of sessions that end.
+// Subscribe receives deliveries for this gateway's connections, closes
+// the sockets of sessions that end, and answers a presence replica's hello
+// with a heartbeat.
 func (s *Service) Subscribe() error {
 	if _, err := bus.Subscribe(s.bus, wire.SubjectDeliver, s.hub.deliver); err != nil {
+		return err
+	}
+	if _, err := bus.Subscribe(s.bus, wire.SubjectPresenceHello, func(struct{}) { s.heartbeat() }); err != nil {
 		return err
 	}
 	_, err := bus.Subscribe(s.bus, wire.SubjectSessionRevoked, func(e wire.SessionRevoked) {
@@ -175,7 +184,8 @@ func (s *Service) handshake(c *fiber.Ctx) error {
 }
 
 // Run sends presence heartbeats, pings every connection and closes expired
-// sessions until ctx ends; then it tells every client to reconnect.
+// sessions until ctx ends; then it tells every client to reconnect (see
+// drain) and returns once they are gone.
 func (s *Service) Run(ctx context.Context) {
 	beat := time.NewTicker(s.cfg.HeartbeatInterval)
 	ping := time.NewTicker(s.cfg.PingInterval)
@@ -193,7 +203,7 @@ func (s *Service) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			s.hub.each(func(c *conn) { c.closeWith(closeGoingAway, "server restarting") })
+			s.drain()
 			stopFlush()
 			<-flushed
 			s.flusher.round() // the close frames
@@ -224,6 +234,24 @@ func (s *Service) Run(ctx context.Context) {
 			s.hub.each(func(c *conn) { c.push(frame, false) })
 		}
 	}
+}
+
+// drain tells every client to reconnect, spread evenly over Drain: the
+// i-th of n connections gets its close frame i·Drain/n after the start.
+// Deliveries to the others go on meanwhile.
+func (s *Service) drain() {
+	var conns []*conn
+	s.hub.each(func(c *conn) { conns = append(conns, c) })
+	s.log.Info("draining", "connections", len(conns), "over", s.cfg.Drain)
+	start := time.Now()
+	for i, c := range conns {
+		due := start.Add(s.cfg.Drain * time.Duration(i) / time.Duration(len(conns)))
+		if wait := time.Until(due); wait > time.Millisecond {
+			time.Sleep(wait)
+		}
+		c.closeWith(closeRestart, "service restart")
+	}
+	s.hub.each(func(c *conn) { c.closeWith(closeRestart, "service restart") }) // any that opened meanwhile
 }
 
 func (s *Service) heartbeat() {

@@ -39,9 +39,9 @@ func closePayload(code int, reason string) []byte {
 // Close codes the gateway uses; the UI reconnects on all but closeSessionEnded.
 const (
 	closeNormal       = 1000
-	closeGoingAway    = 1001
 	closeProtocol     = 1002
 	closeTooBig       = 1009
+	closeRestart      = 1012 // the gateway stops: reconnect (to another)
 	closeSessionEnded = 4001
 	closeTooSlow      = 4008
 )

@@ -18,8 +18,9 @@ import (
 // gateway is a chat gateway with the real auth service on the in-process
 // bus and a real HTTP listener.
 type gateway struct {
-	URL string
-	Bus *bus.Conn // another service's connection
+	URL  string
+	Bus  *bus.Conn // another service's connection
+	Stop func()    // stops the gateway as SIGTERM does, returning when Run has
 }
 
 // MustServe starts auth and one gateway; cfg adjusts the gateway.
@@ -54,14 +55,15 @@ func MustServe(t testing.TB, adjust ...func(*chat.Config)) *gateway {
 	}
 	g.Routes(app)
 	app.Finish()
-	go g.Run(ctx)
+	ran := make(chan struct{})
+	go func() { g.Run(ctx); close(ran) }()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go app.Listener(ln)
 	t.Cleanup(func() { _ = app.Shutdown() })
-	return &gateway{URL: "http://" + ln.Addr().String(), Bus: connect("peer")}
+	return &gateway{URL: "http://" + ln.Addr().String(), Bus: connect("peer"), Stop: func() { cancel(); <-ran }}
 }
 
 // MustLogin registers username and returns its session cookie header.

@@ -1,5 +1,7 @@
 package presence
 
+import "github.com/webchatroom/chatroom/internal/wire"
+
 // Sweep runs one sweep now, as Run does every SweepInterval, so tests with
 // a settable clock decide when graces end and gateways time out.
 func (s *Service) Sweep() { s.sweep() }
@@ -16,3 +18,6 @@ func (s *Service) HasConn(gateway, conn string) bool {
 	_, ok := g.conns[conn]
 	return ok
 }
+
+// Online is what this replica answers to presence.get and GET /api/presence.
+func (s *Service) Online() wire.PresenceReply { return s.online(false) }

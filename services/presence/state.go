@@ -15,8 +15,9 @@ const reorderSlack = 3 * time.Second
 
 // state is who is online as this replica knows it: every gateway's open
 // connections and every user's. It does no I/O and is not safe for
-// concurrent use; Service guards it and announces the changes it returns.
-// Sharing presence across replicas replaces this type, nothing else.
+// concurrent use; Service guards it and announces the changes it returns
+// that its ledger lets it announce. Every replica builds the same state
+// from the same events (see ledger).
 type state struct {
 	gateways map[string]*gateway
 	users    map[string]*present
@@ -48,11 +49,15 @@ type present struct {
 	left  time.Time
 }
 
-// change is an arrival or a departure to announce, with the count after it.
+// change is an arrival or a departure to announce, with the count after
+// it; an arrival says since when (recorded: since when as the shared
+// record says, when another replica recorded it).
 type change struct {
-	user   wire.User
-	online bool
-	count  int
+	user     wire.User
+	online   bool
+	count    int
+	since    time.Time
+	recorded time.Time
 }
 
 func newState() *state {
@@ -182,7 +187,9 @@ func (st *state) attach(g *gateway, gw, conn string, u wire.User, now, opened ti
 	p := st.users[u.ID]
 	isNew := p == nil
 	if isNew {
-		p = &present{since: now, conns: map[connKey]struct{}{}}
+		// to the millisecond, as the contract and the shared record have it,
+		// so every replica orders the list alike
+		p = &present{since: now.Truncate(time.Millisecond), conns: map[connKey]struct{}{}}
 		st.users[u.ID] = p
 	}
 	p.user = u
@@ -191,7 +198,7 @@ func (st *state) attach(g *gateway, gw, conn string, u wire.User, now, opened ti
 	if !isNew {
 		return change{}, false // another tab, or back within the grace period
 	}
-	return change{user: u, online: true, count: len(st.users)}, true
+	return change{user: u, online: true, count: len(st.users), since: p.since}, true
 }
 
 // detach removes a connection from its user; a user left without one
