@@ -313,8 +313,12 @@ func testGatewayDrained(t *testing.T, c *localCluster) {
 			t.Fatal("no ready frame")
 		}
 	}
-	if span := at[n-1] - at[0]; span < time.Second {
-		t.Fatalf("the %d closes came within %v of each other (drain 2 s): %v", n, span, at)
+	// The gateway may still hold other tests' connections, and it closes
+	// all of them in random order over the drain, so these six take random
+	// slots of it: all six in its first quarter is a 1-in-4,000 chance,
+	// while a gateway that closes everything at once does it in milliseconds.
+	if last := at[n-1]; last < 500*time.Millisecond {
+		t.Fatalf("all %d closes came within %v of SIGTERM (drain 2 s): %v", n, last, at)
 	}
 	t.Logf("closes at %v", at)
 	select {
