@@ -165,7 +165,7 @@ func parseConfig(cmd string, args []string) (Config, error) {
 	b.integer(&l.Registrations, "limit-registrations", l.Registrations, "registrations per IP before 429")
 	b.duration(&l.RegistrationWindow, "limit-registration-window", l.RegistrationWindow, "window of the registration limit")
 	b.duration(&l.SessionTTL, "session-ttl", l.SessionTTL, "how long a login lasts")
-	c.Chat = ChatLimits{FrameBytes: 64 << 10, RateCount: 20, RateWindow: 10 * time.Second, QueueFrames: 1024, QueueBytes: 4 << 20, WriteDelay: 40 * time.Millisecond}
+	c.Chat = ChatLimits{FrameBytes: 64 << 10, RateCount: 20, RateWindow: 10 * time.Second, QueueFrames: 1024, QueueBytes: 4 << 20, WriteDelay: 12 * time.Millisecond}
 	b.integer(&c.Chat.FrameBytes, "chat-frame-bytes", c.Chat.FrameBytes, "largest WebSocket frame a client may send")
 	b.integer(&c.Chat.RateCount, "chat-rate-count", c.Chat.RateCount, "messages a user may send per rate window")
 	b.duration(&c.Chat.RateWindow, "chat-rate-window", c.Chat.RateWindow, "window of the message rate limit")

@@ -114,7 +114,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		cfg: cfg, bus: cfg.Bus, log: cfg.Log.With("service", "chat", "gateway", cfg.GatewayID),
-		hub: newHub(cfg, m), flusher: newFlusher(cfg.WriteDelay), limits: newRateLimiter(cfg.RateCount, cfg.RateWindow),
+		hub: newHub(cfg, m), flusher: newFlusher(cfg.WriteDelay, m.rounds), limits: newRateLimiter(cfg.RateCount, cfg.RateWindow),
 		verify: platform.BusVerifier(cfg.Bus), members: map[string]membersEntry{},
 	}
 	if !cfg.PortableIO {

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // flusher writes the connections that have frames queued, in rounds. A
@@ -13,7 +15,8 @@ import (
 // every connection gets at most one writev() per delay, carrying all its
 // frames of that time (DESIGN §7: system calls dominate fan-out).
 type flusher struct {
-	delay time.Duration
+	delay  time.Duration
+	rounds prometheus.Histogram // how long each round took
 
 	mu    sync.Mutex
 	dirty []*conn
@@ -21,8 +24,8 @@ type flusher struct {
 	kick  chan struct{}
 }
 
-func newFlusher(delay time.Duration) *flusher {
-	return &flusher{delay: delay, kick: make(chan struct{}, 1)}
+func newFlusher(delay time.Duration, rounds prometheus.Histogram) *flusher {
+	return &flusher{delay: delay, rounds: rounds, kick: make(chan struct{}, 1)}
 }
 
 // add schedules c for the next round.
@@ -50,6 +53,7 @@ func (f *flusher) run(ctx context.Context) {
 		}
 		last = time.Now()
 		f.round()
+		f.rounds.Observe(time.Since(last).Seconds())
 	}
 }
 

@@ -111,6 +111,7 @@ type metrics struct {
 	writes     prometheus.Counter
 	slowClosed prometheus.Counter
 	received   *prometheus.CounterVec
+	rounds     prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -121,9 +122,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		writes:     prometheus.NewCounter(prometheus.CounterOpts{Name: "chatroom_ws_writes_total", Help: "write() calls to sockets (frames are coalesced)."}),
 		slowClosed: prometheus.NewCounter(prometheus.CounterOpts{Name: "chatroom_ws_slow_closed_total", Help: "Connections closed because their queue stayed full."}),
 		received:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chatroom_ws_frames_received_total", Help: "Client frames by type."}, []string{"type"}),
+		rounds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "chatroom_ws_write_round_seconds", Help: "How long a round of the flusher took to write every connection with frames queued (rounds start at least --chat-write-delay apart; a round as long as that means writing saturates the gateway).",
+			Buckets: []float64{.0005, .001, .002, .004, .006, .008, .012, .02, .04, .1}}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.conns, m.deliveries, m.framesOut, m.writes, m.slowClosed, m.received)
+		reg.MustRegister(m.conns, m.deliveries, m.framesOut, m.writes, m.slowClosed, m.received, m.rounds)
 	}
 	return m
 }
