@@ -3,6 +3,7 @@
 package apperr
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -99,16 +100,28 @@ func Wrap(cause error, context string) error {
 	if errors.As(cause, &e) {
 		return fmt.Errorf("%s: %w", context, cause)
 	}
-	return &Error{Code: Internal, Message: "Something went wrong on our side.", Err: fmt.Errorf("%s: %w", context, cause)}
+	return foreign(fmt.Errorf("%s: %w", context, cause))
 }
 
-// As returns the Error inside err, or an internal Error wrapping err.
+// foreign is the Error for an error of no code: a timeout (a deadline that
+// passed, a store or network that did not answer in time) is unavailable —
+// busy, worth trying again — and anything else internal.
+func foreign(err error) *Error {
+	var ne interface{ Timeout() bool }
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return &Error{Code: Unavailable, Message: "The server is busy; try again shortly.", Err: err}
+	}
+	return &Error{Code: Internal, Message: "Something went wrong on our side.", Err: err}
+}
+
+// As returns the Error inside err, or an Error wrapping err: unavailable
+// for a timeout, internal for anything else.
 func As(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
 	}
-	return &Error{Code: Internal, Message: "Something went wrong on our side.", Err: err}
+	return foreign(err)
 }
 
 // Code returns the code of err, Internal for a foreign error, "" for nil.

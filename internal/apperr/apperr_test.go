@@ -1,12 +1,16 @@
 package apperr_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/webchatroom/chatroom/internal/apperr"
 )
@@ -141,6 +145,39 @@ func TestWrap(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "get conversation") {
 		t.Errorf("Wrap dropped the context: %q", err.Error())
+	}
+}
+
+func TestTimeoutsAreUnavailableNotInternal(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
+	defer cancel()
+	<-ctx.Done()
+	var dnsTimeout error = &net.DNSError{Err: "i/o timeout", IsTimeout: true}
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"a passed deadline, wrapped", apperr.Wrap(ctx.Err(), "wait for sqlite commit")},
+		{"a passed deadline, bare", fmt.Errorf("find messages: %w", context.DeadlineExceeded)},
+		{"a network timeout", apperr.Wrap(dnsTimeout, "mongo")},
+		{"os.ErrDeadlineExceeded", fmt.Errorf("read: %w", os.ErrDeadlineExceeded)},
+	} {
+		e := apperr.As(tc.err)
+		if e.Code != apperr.Unavailable || apperr.Status(e.Code) != 503 {
+			t.Errorf("%s: code %q (status %d), want unavailable (503)", tc.name, e.Code, apperr.Status(e.Code))
+		}
+		if !strings.Contains(e.Message, "try again") || strings.Contains(e.Message, "deadline") {
+			t.Errorf("%s: message %q should ask to try again and hide the cause", tc.name, e.Message)
+		}
+		if !errors.Is(tc.err, context.DeadlineExceeded) && !errors.Is(tc.err, dnsTimeout) && !errors.Is(tc.err, os.ErrDeadlineExceeded) {
+			t.Errorf("%s: the cause is lost", tc.name)
+		}
+	}
+	// a cancelled request is not a timeout: it stays internal
+	cctx, ccancel := context.WithCancel(context.Background())
+	ccancel()
+	if code := apperr.Code(apperr.Wrap(cctx.Err(), "x")); code != apperr.Internal {
+		t.Errorf("cancelled: code %q, want internal", code)
 	}
 }
 
