@@ -271,23 +271,18 @@ func decodeEvent(data []byte, v any) error {
 // Subscribe calls fn for every event on subject, in order, on this
 // connection's own goroutine; fn must not block for long.
 func Subscribe[T any](c *Conn, subject string, fn func(T)) (*nats.Subscription, error) {
-	sub, err := c.nc.Subscribe(c.Subject(subject), func(m *nats.Msg) {
-		var v T
-		if err := decodeEvent(m.Data, &v); err != nil {
-			c.log.Warn("drop malformed event", "subject", subject, "err", err)
-			return
-		}
-		fn(v)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("subscribe %s: %w", subject, err)
-	}
-	return sub, nil
+	return subscribeEvents(c, subject, "", fn)
 }
 
 // Consume is Subscribe within queue group queue: each event goes to one
 // subscriber of the group (one replica of a service).
 func Consume[T any](c *Conn, subject, queue string, fn func(T)) (*nats.Subscription, error) {
+	return subscribeEvents(c, subject, queue, fn)
+}
+
+// subscribeEvents decodes each event for fn, dropping (and logging) any it
+// cannot; queue "" is a plain subscription.
+func subscribeEvents[T any](c *Conn, subject, queue string, fn func(T)) (*nats.Subscription, error) {
 	sub, err := c.nc.QueueSubscribe(c.Subject(subject), queue, func(m *nats.Msg) {
 		var v T
 		if err := decodeEvent(m.Data, &v); err != nil {
