@@ -391,13 +391,18 @@ func TestWALStartsOverUnderSteadyWrites(t *testing.T) {
 			progress.Store(n)
 		}
 	}()
-	// checkpoint every 100 ms until 32 MiB have gone through the WAL, however
-	// slow the disk (a minute at most)
-	var total int64
+	// checkpoint after every 2 MiB written (the store checkpoints every
+	// second; counting bytes instead keeps the test the same on a fast disk
+	// and a slow one) until 32 MiB have gone through the WAL (a minute at most)
+	var total, checkpointed int64
 	for deadline := time.Now().Add(time.Minute); ; {
-		time.Sleep(100 * time.Millisecond)
-		db.Checkpoint()
-		if n := progress.Load(); n >= 32<<20 || time.Now().After(deadline) {
+		time.Sleep(2 * time.Millisecond)
+		n := progress.Load()
+		if n-checkpointed >= 2<<20 {
+			db.Checkpoint()
+			checkpointed = n
+		}
+		if n >= 32<<20 || time.Now().After(deadline) {
 			break
 		}
 	}
