@@ -22,14 +22,21 @@ import (
 	"github.com/webchatroom/chatroom/internal/testenv"
 )
 
-// needClusterTest skips the local-cluster tests unless `make cluster-test`
-// runs them (CHATROOM_CLUSTER_TEST=1): they need nginx and take minutes.
+// needClusterTest leaves the local-cluster tests to `make cluster-test`,
+// the part of `make test` that builds the binary they start: each starts a
+// dozen processes behind nginx for minutes, so `go test ./...` (which
+// `make test` also runs) does not run them a second time.
 func needClusterTest(t *testing.T) {
 	if os.Getenv("CHATROOM_CLUSTER_TEST") == "" {
-		t.Skip("the local cluster runs with `make cluster-test` (CHATROOM_CLUSTER_TEST=1)")
+		t.Skip("runs in `make cluster-test` (part of `make test`), which builds bin/chatroom and sets CHATROOM_CLUSTER_TEST=1")
 	}
+	needNginx(t)
+}
+
+// needNginx fails without nginx: it is the local cluster's ingress.
+func needNginx(tb testing.TB) {
 	if _, err := exec.LookPath("nginx"); err != nil {
-		t.Fatal("nginx is not installed (Debian: apt-get install nginx): it is the local cluster's ingress")
+		tb.Fatal("nginx is not installed (Debian: apt-get install nginx): it is the local cluster's ingress")
 	}
 }
 
@@ -48,7 +55,7 @@ type backing struct {
 // own processes (replicaCounts) on NATS, MongoDB (FerretDB) and S3
 // (versitygw), behind nginx configured from the Ingress.
 type localCluster struct {
-	t      *testing.T
+	t      testing.TB
 	env    []string
 	prefix string
 	addrs  map[string]string // process (chat-1, auth-1, …) → host:port
@@ -61,7 +68,7 @@ type localCluster struct {
 // startLocalCluster starts every process on fresh names (NATS prefix,
 // database, bucket) of b, with the flags args, and waits until each is
 // ready and nginx serves the site.
-func startLocalCluster(t *testing.T, b backing, args ...string) *localCluster {
+func startLocalCluster(t testing.TB, b backing, args ...string) *localCluster {
 	t.Helper()
 	id := ids.New()[:10]
 	c := &localCluster{t: t, prefix: "c" + id, addrs: map[string]string{}, procs: map[string]*proc{}, args: args}

@@ -34,7 +34,7 @@ var (
 
 // MustBuild compiles the real binary once per test run, or returns
 // $CHATROOM_BIN (`make build`'s, with the web UI) when that is set.
-func MustBuild(t *testing.T) string {
+func MustBuild(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		if binPath = os.Getenv("CHATROOM_BIN"); binPath != "" {
@@ -67,7 +67,7 @@ type proc struct {
 }
 
 // MustStart runs the binary with args; it is killed when the test ends.
-func MustStart(t *testing.T, env []string, args ...string) *proc {
+func MustStart(t testing.TB, env []string, args ...string) *proc {
 	t.Helper()
 	return mustRun(t, MustBuild(t), syscall.SIGKILL, env, args...)
 }
@@ -76,7 +76,7 @@ func MustStart(t *testing.T, env []string, args ...string) *proc {
 // it (when the test ends, or this process dies), and its stderr is logged
 // if the test failed. A program whose children hold its stderr (nginx)
 // needs a kill it passes on to them.
-func mustRun(t *testing.T, bin string, kill syscall.Signal, env []string, args ...string) *proc {
+func mustRun(t testing.TB, bin string, kill syscall.Signal, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)

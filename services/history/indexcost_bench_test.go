@@ -21,7 +21,7 @@ import (
 // benchmarks index direct messages of 512 conversations, 256 to a WAL
 // transaction with synchronous=FULL, and report µs per message:
 //
-//	go test -run XXX -bench IndexCost -benchtime 200000x ./services/history/
+//	go test -run '^$' -bench IndexCost -benchtime 200000x ./services/history/
 //
 // IndexCostFTS5 is the search table of migrations/003_search.sql as the
 // store writes it. IndexCostGoSegment is a sketch of the alternative, not

@@ -31,7 +31,7 @@ var (
 // it there, then measures searches and history pages. Each sub-benchmark
 // reports p50 and p99 of its b.N runs; run it with -benchtime 1000x:
 //
-//	go test -run XXX -bench SearchScale -benchtime 1000x -timeout 0 ./services/history/ \
+//	go test -run '^$' -bench SearchScale -benchtime 1000x -timeout 0 ./services/history/ \
 //	    -args -searchbench.dir /root/searchbench -searchbench.messages 1000000
 func BenchmarkSearchScale(b *testing.B) {
 	if *searchBenchDir == "" {
