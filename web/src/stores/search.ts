@@ -77,12 +77,7 @@ export const useSearchStore = defineStore('search', () => {
     const mine = ++requestSeq
     active.value = -1
     if (!searchable(c)) {
-      results.value = []
-      nextCursor.value = ''
-      loading.value = false
-      loadingMore.value = false
-      error.value = null
-      searchedFor.value = null
+      clearResults()
       return
     }
     loading.value = true
@@ -170,13 +165,18 @@ export const useSearchStore = defineStore('search', () => {
     requestSeq++
     isOpen.value = false
     criteria.value = emptyCriteria()
+    clearResults()
+    active.value = -1
+  }
+
+  /** No results, nothing loading, no error: nothing searched yet. */
+  function clearResults(): void {
     results.value = []
     nextCursor.value = ''
     loading.value = false
     loadingMore.value = false
     error.value = null
     searchedFor.value = null
-    active.value = -1
   }
 
   return {
