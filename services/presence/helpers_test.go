@@ -117,6 +117,23 @@ func (en *env) Expect(u wire.User, online bool, count int) {
 	}
 }
 
+// ExpectSync asserts that the next frame is a presence_sync with count,
+// sent to everyone.
+func (en *env) ExpectSync(count int) {
+	en.t.Helper()
+	d := en.NextRaw()
+	var f struct {
+		Type        string `json:"type"`
+		OnlineCount int    `json:"online_count"`
+	}
+	if err := json.Unmarshal(d.Frame, &f); err != nil {
+		en.t.Fatalf("frame %s: %v", d.Frame, err)
+	}
+	if d.Members != nil || d.ExceptConn != "" || f.Type != "presence_sync" || f.OnlineCount != count {
+		en.t.Fatalf("got %s (members %v, except %q), want presence_sync with online_count %d", d.Frame, d.Members, d.ExceptConn, count)
+	}
+}
+
 // Quiet asserts that no frame arrives for a short while.
 func (en *env) Quiet() {
 	en.t.Helper()

@@ -5,13 +5,21 @@ import "github.com/prometheus/client_golang/prometheus"
 // metrics are presence's gauges (read from the state at scrape time) and
 // its announcement counter.
 type metrics struct {
-	announcements *prometheus.CounterVec
+	announcements      *prometheus.CounterVec
+	heldChanges, syncs prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
 	m := &metrics{announcements: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "chatroom_presence_announcements_total", Help: "Arrivals (online=true) and departures (online=false) announced.",
-	}, []string{"online"})}
+	}, []string{"online"}),
+		heldChanges: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatroom_presence_held_total", Help: "Arrivals and departures held in a burst and announced by a presence_sync instead.",
+		}),
+		syncs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatroom_presence_syncs_total", Help: "presence_sync frames sent (one per sweep while a burst lasts).",
+		}),
+	}
 	if reg == nil {
 		return m
 	}
@@ -23,7 +31,7 @@ func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
 		}
 	}
 	collectors := []prometheus.Collector{
-		m.announcements,
+		m.announcements, m.heldChanges, m.syncs,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chatroom_presence_online_users", Help: "Users online (including those in their offline grace)."},
 			read(func(st *state) int { return len(st.users) })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chatroom_presence_connections", Help: "Open WebSocket connections across gateways."},
@@ -46,3 +54,6 @@ func (m *metrics) announced(online bool) {
 		m.announcements.WithLabelValues("false").Inc()
 	}
 }
+
+func (m *metrics) held()   { m.heldChanges.Inc() }
+func (m *metrics) synced() { m.syncs.Inc() }

@@ -61,8 +61,10 @@ type Service struct {
 	suspects map[string]bool
 
 	// annMu orders announcements: taken before mu is released, so the
-	// changes of one state update go out before those of the next.
+	// changes of one state update go out before those of the next. It
+	// guards burst too.
 	annMu sync.Mutex
+	burst burst
 }
 
 // New builds the service; call Subscribe, Routes and Run to put it to work.
@@ -84,7 +86,8 @@ func New(c Config) *Service {
 	set(&c.Warmup, 6*time.Second)
 	set(&c.Reconcile, 10*time.Second)
 	set(&c.HelloWait, time.Second)
-	s := &Service{cfg: c, bus: c.Bus, log: c.Log.With("service", "presence"), now: c.Now, st: newState(), ledger: soleLedger{}}
+	s := &Service{cfg: c, bus: c.Bus, log: c.Log.With("service", "presence"), now: c.Now, st: newState(), ledger: soleLedger{},
+		burst: burst{window: c.SweepInterval}}
 	if c.Shared != nil {
 		s.ledger = sharedLedger{c.Shared}
 	}
@@ -203,6 +206,12 @@ func (s *Service) Run(ctx context.Context) {
 func (s *Service) sweep() {
 	s.mu.Lock()
 	s.announceUnlock(s.st.sweep(s.now(), s.cfg.GatewayTimeout, s.cfg.OfflineGrace))
+	s.annMu.Lock()
+	defer s.annMu.Unlock()
+	if sync, count := s.burst.tick(s.now()); sync {
+		s.publish(syncFrame{Type: "presence_sync", OnlineCount: count}, "count", count)
+		s.m.synced()
+	}
 }
 
 // presenceFrame is the WebSocket frame every client gets on an arrival or
@@ -212,6 +221,13 @@ type presenceFrame struct {
 	User        wire.User `json:"user"`
 	Online      bool      `json:"online"`
 	OnlineCount int       `json:"online_count"`
+}
+
+// syncFrame stands for the changes held in a burst (burst.go): the count,
+// and "fetch the list again".
+type syncFrame struct {
+	Type        string `json:"type"`
+	OnlineCount int    `json:"online_count"`
 }
 
 // announceUnlock records changes in the ledger and announces those this
@@ -309,18 +325,28 @@ func (s *Service) reconcile(ctx context.Context) {
 }
 
 // announce sends one arrival or departure to every connection, encoded
-// once. Called with annMu held, so frames leave in the order the changes
-// happened.
+// once, or holds it for the next presence_sync in a burst. Called with
+// annMu held, so frames leave in the order the changes happened.
 func (s *Service) announce(ch change) {
-	s.m.announced(ch.online)
-	frame, err := json.Marshal(presenceFrame{Type: "presence", User: ch.user, Online: ch.online, OnlineCount: ch.count})
-	if err != nil {
-		s.log.Error("encode presence frame", "err", err)
+	if !s.burst.admit(s.now(), ch.count) {
+		s.m.held()
 		return
 	}
-	s.log.Debug("presence", "user", ch.user.ID, "online", ch.online, "count", ch.count)
-	if err := s.bus.Publish(wire.SubjectDeliver, wire.Delivery{Frame: frame}); err != nil {
-		s.log.Warn("announce presence", "user", ch.user.ID, "online", ch.online, "err", err)
+	s.m.announced(ch.online)
+	s.publish(presenceFrame{Type: "presence", User: ch.user, Online: ch.online, OnlineCount: ch.count},
+		"user", ch.user.ID, "online", ch.online, "count", ch.count)
+}
+
+// publish sends a frame to every connection; attrs describe it in logs.
+func (s *Service) publish(frame any, attrs ...any) {
+	data, err := json.Marshal(frame)
+	if err != nil {
+		s.log.Error("encode presence frame", append(attrs, "err", err)...)
+		return
+	}
+	s.log.Debug("presence", attrs...)
+	if err := s.bus.Publish(wire.SubjectDeliver, wire.Delivery{Frame: data}); err != nil {
+		s.log.Warn("announce presence", append(attrs, "err", err)...)
 	}
 }
 

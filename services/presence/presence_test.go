@@ -2,6 +2,7 @@ package presence_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -287,4 +288,51 @@ func TestIncompleteEventsAreIgnored(t *testing.T) {
 		t.Fatal("an incomplete connection was counted")
 	}
 	e.Quiet()
+}
+
+// A mass arrival (every socket reconnecting after a deploy) is announced
+// one by one up to the limit, then as one presence_sync per sweep with the
+// count; after a sweep without changes, changes are announced one by one
+// again.
+func TestMassArrivalBecomesOneSyncPerSweep(t *testing.T) {
+	e := MustStart(t, nil)
+	gw := e.Gateway("gw-1")
+	const limit, extra = 200, 50 // burstLimit at 250 online
+	var people []wire.User
+	for i := range limit + extra {
+		u := user(fmt.Sprintf("u%03d", i))
+		people = append(people, u)
+		gw.Open("c"+u.ID, u)
+	}
+	for i := range limit {
+		e.Expect(people[i], true, i+1)
+	}
+	e.WaitConn("gw-1", "c"+people[len(people)-1].ID, true)
+	e.Quiet()
+	if r := e.Get(true); r.OnlineCount != limit+extra {
+		t.Fatalf("presence.get counts %d, want %d", r.OnlineCount, limit+extra)
+	}
+
+	e.Svc.Sweep()
+	e.ExpectSync(limit + extra)
+	e.Quiet()
+	if got := e.Metric("chatroom_presence_held_total"); got != extra {
+		t.Fatalf("held %v changes, want %d", got, extra)
+	}
+
+	// still in the burst: a departure is held for the next sweep
+	gw.Close("c"+people[0].ID, people[0])
+	e.WaitConn("gw-1", "c"+people[0].ID, false)
+	e.Clock.Advance(grace)
+	e.Svc.Sweep()
+	e.ExpectSync(limit + extra - 1)
+	e.Svc.Sweep() // nothing held: the burst is over
+	e.Quiet()
+	if got := e.Metric("chatroom_presence_syncs_total"); got != 2 {
+		t.Fatalf("%v syncs, want 2", got)
+	}
+
+	late := user("late")
+	gw.Open("c-late", late)
+	e.Expect(late, true, limit+extra)
 }

@@ -5,7 +5,7 @@ import type { Message } from '@/api/types'
 import { useAuthStore } from '@/stores/auth'
 import { useConversationsStore } from '@/stores/conversations'
 import { useMessagesStore } from '@/stores/messages'
-import { usePresenceStore } from '@/stores/presence'
+import { RESYNC_JITTER_MS, RESYNC_QUIET_MS, usePresenceStore } from '@/stores/presence'
 import { useTypingStore } from '@/stores/typing'
 import { useUiStore } from '@/stores/ui'
 import { FakeSocket, alice, bob, direct, lobby, msg, user } from '@/test/chatFixtures'
@@ -470,6 +470,19 @@ describe('frames from the server', () => {
     FakeSocket.last.receive({ type: 'presence', user: bob, online: false, online_count: 1 })
     expect(presence.isOnline('bob')).toBe(false)
     expect(presence.onlineCount).toBe(1)
+  })
+
+  it('a presence_sync takes the count at once and fetches the online list once the burst is over', async () => {
+    await started()
+    const presence = usePresenceStore()
+    vi.mocked(api.getPresence).mockClear()
+    vi.mocked(api.getPresence).mockResolvedValue({ online_count: 250, users: [{ ...bob, online_since: '2026-03-01T10:00:00.000Z' }] })
+    FakeSocket.last.receive({ type: 'presence_sync', online_count: 250 })
+    expect(presence.onlineCount).toBe(250)
+    expect(api.getPresence).not.toHaveBeenCalled()
+    await vi.advanceTimersByTimeAsync(RESYNC_QUIET_MS + RESYNC_JITTER_MS)
+    expect(api.getPresence).toHaveBeenCalledOnce()
+    expect(presence.isOnline('bob')).toBe(true)
   })
 
   it('typing from others shows for a while; our own is ignored; their message ends it', async () => {

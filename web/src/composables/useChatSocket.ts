@@ -313,6 +313,9 @@ export function createChatSocket(options: ChatSocketOptions = {}): ChatSocket {
           presence.applyDelta({ user, online: f.online === true, online_count: Number(f.online_count) })
         }
         break
+      case 'presence_sync':
+        if (typeof f.online_count === 'number') presence.resync(f.online_count)
+        break
       case 'typing':
         if (typeof f.conversation_id === 'string' && typeof f.user_id === 'string' && f.user_id !== me()) {
           typing.add(f.conversation_id, f.user_id)

@@ -1,9 +1,9 @@
-import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
 import * as api from '@/api/client'
 import type { PresenceSnapshot } from '@/api/types'
 import { alice, bob, user } from '@/test/chatFixtures'
-import { usePresenceStore } from './presence'
+import { RESYNC_JITTER_MS, RESYNC_MAX_MS, RESYNC_QUIET_MS, usePresenceStore } from './presence'
 
 vi.mock('@/api/client', async (importOriginal) => {
   const real = await importOriginal<typeof import('@/api/client')>()
@@ -83,5 +83,59 @@ describe('presence', () => {
     p.reset()
     expect(ids()).toEqual([])
     expect(p.onlineCount).toBe(0)
+  })
+
+  describe('a burst (presence_sync)', () => {
+    beforeEach(() => {
+      vi.useFakeTimers()
+      vi.mocked(api.getPresence).mockResolvedValue({ online_count: 3, users: [{ ...carol, online_since: at('11:00') }] })
+    })
+    afterEach(() => vi.useRealTimers())
+    const noJitter = () => 0
+
+    it('takes the count at once and the list once the syncs stop', async () => {
+      const p = usePresenceStore()
+      p.resync(250, noJitter)
+      expect(p.onlineCount).toBe(250)
+      await vi.advanceTimersByTimeAsync(1000)
+      p.resync(260, noJitter) // the burst goes on: the wait starts again
+      await vi.advanceTimersByTimeAsync(RESYNC_QUIET_MS - 1)
+      expect(api.getPresence).not.toHaveBeenCalled()
+      expect(p.onlineCount).toBe(260)
+      await vi.advanceTimersByTimeAsync(1)
+      expect(api.getPresence).toHaveBeenCalledOnce()
+      expect(ids()).toEqual(['carol'])
+      expect(p.onlineCount).toBe(3)
+    })
+
+    it('spreads the fetches of many clients over the jitter', async () => {
+      const p = usePresenceStore()
+      p.resync(250, () => 1)
+      await vi.advanceTimersByTimeAsync(RESYNC_QUIET_MS + RESYNC_JITTER_MS - 1)
+      expect(api.getPresence).not.toHaveBeenCalled()
+      await vi.advanceTimersByTimeAsync(1)
+      expect(api.getPresence).toHaveBeenCalledOnce()
+    })
+
+    it('a burst that goes on still refreshes the list within the longest wait', async () => {
+      const p = usePresenceStore()
+      const seconds = RESYNC_MAX_MS / 1000 + 15
+      for (let s = 0; s < seconds; s++) {
+        p.resync(100 + s, noJitter) // a sync every second
+        await vi.advanceTimersByTimeAsync(1000)
+      }
+      expect(api.getPresence).toHaveBeenCalledOnce() // at RESYNC_MAX_MS
+      await vi.advanceTimersByTimeAsync(RESYNC_QUIET_MS) // the syncs stopped
+      expect(api.getPresence).toHaveBeenCalledTimes(2)
+    })
+
+    it('logging out cancels the fetch', async () => {
+      const p = usePresenceStore()
+      p.resync(250, noJitter)
+      p.reset()
+      await vi.advanceTimersByTimeAsync(RESYNC_MAX_MS + RESYNC_JITTER_MS)
+      expect(api.getPresence).not.toHaveBeenCalled()
+      expect(p.onlineCount).toBe(0)
+    })
   })
 })

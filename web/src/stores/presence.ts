@@ -11,6 +11,16 @@ export interface PresenceDelta {
 }
 
 /**
+ * After a presence_sync (changes came too fast to name one by one; they arrive every second
+ * while a burst lasts) the list is fetched again once the syncs stop, RESYNC_QUIET_MS plus up
+ * to RESYNC_JITTER_MS later so that thousands of clients do not ask at the same moment; a
+ * burst that goes on still refreshes it within RESYNC_MAX_MS (plus the jitter) of its start.
+ */
+export const RESYNC_QUIET_MS = 2000
+export const RESYNC_JITTER_MS = 3000
+export const RESYNC_MAX_MS = 30000
+
+/**
  * Who is online: a snapshot from GET /api/presence, then kept current by the socket's
  * deltas. Deltas that arrive while a snapshot is loading are applied after it, so neither
  * wins by accident.
@@ -23,6 +33,8 @@ export const usePresenceStore = defineStore('presence', () => {
   let loadSeq = 0
   let loading = false
   let buffered: PresenceDelta[] = []
+  let resyncTimer: ReturnType<typeof setTimeout> | undefined
+  let resyncDeadline: number | null = null
 
   const onlineIds = computed(() => new Set(users.value.map((u) => u.id)))
 
@@ -62,6 +74,20 @@ export const usePresenceStore = defineStore('presence', () => {
     if (Number.isFinite(n)) onlineCount.value = n
   }
 
+  /** A burst of changes on the server: the count now, the list once the burst is over. */
+  function resync(n: number, random: () => number = Math.random): void {
+    setCount(n)
+    const now = Date.now()
+    resyncDeadline ??= now + RESYNC_MAX_MS + random() * RESYNC_JITTER_MS
+    clearTimeout(resyncTimer)
+    const wait = Math.min(RESYNC_QUIET_MS + random() * RESYNC_JITTER_MS, resyncDeadline - now)
+    resyncTimer = setTimeout(() => {
+      resyncTimer = undefined
+      resyncDeadline = null
+      load().catch(() => {}) // the next sync or reconnect tries again
+    }, Math.max(0, wait))
+  }
+
   /** Loads the snapshot, then replays the deltas that arrived meanwhile. */
   async function load(now: () => Date = () => new Date()): Promise<void> {
     const mine = ++loadSeq
@@ -90,7 +116,10 @@ export const usePresenceStore = defineStore('presence', () => {
     loadSeq++
     loading = false
     buffered = []
+    clearTimeout(resyncTimer)
+    resyncTimer = undefined
+    resyncDeadline = null
   }
 
-  return { onlineCount, users, loaded, isOnline, since, applyDelta, setCount, load, reset }
+  return { onlineCount, users, loaded, isOnline, since, applyDelta, setCount, resync, load, reset }
 })
