@@ -141,10 +141,13 @@ type PresenceRequest struct {
 	CountOnly bool `json:"count_only"`
 }
 
-// PresenceReply is everyone online, most recent arrivals first.
+// PresenceReply is everyone online, most recent arrivals first. Burst is
+// set while presence holds a burst of changes back (presence_sync frames):
+// a client connecting then waits for its end to fetch the list.
 type PresenceReply struct {
 	OnlineCount int          `json:"online_count"`
 	Users       []OnlineUser `json:"users"`
+	Burst       bool         `json:"burst,omitempty"`
 }
 
 // MediaClaimRequest asks media whether SenderID may attach MediaID to a

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -318,4 +319,33 @@ func wsCounters(t *testing.T, g *gateway) (frames, writes float64) {
 		t.Fatalf("GET /metrics has not both counters:\n%s", body)
 	}
 	return frames, writes
+}
+
+// The ready frame carries presence's count and, while presence holds a
+// burst of changes back, presence_burst: the client fetches the online list
+// when the burst is over rather than with everyone reconnecting.
+func TestReadyTellsOfAPresenceBurst(t *testing.T) {
+	g := MustServe(t)
+	var burst atomic.Bool
+	_, err := bus.Handle(g.Bus, wire.SubjectPresenceGet, "presence", func(_ context.Context, r wire.PresenceRequest) (wire.PresenceReply, error) {
+		if !r.CountOnly {
+			t.Error("the gateway asked presence for the whole list")
+		}
+		return wire.PresenceReply{OnlineCount: 7, Burst: burst.Load()}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie := g.MustLogin(t, "ben")
+	for _, b := range []bool{false, true} {
+		burst.Store(b)
+		c, _, err := g.Dial(t, cookie)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ready := c.Next(t, "ready")
+		if _, has := ready["presence_burst"]; ready["online_count"] != 7.0 || has != b || (b && ready["presence_burst"] != true) {
+			t.Fatalf("burst %v: ready %v", b, ready)
+		}
+	}
 }

@@ -48,7 +48,7 @@ func (s *Service) serve(ws *websocket.Conn) {
 		return
 	}
 	c.sock = sock
-	ready, _ := json.Marshal(map[string]any{"type": "ready", "user": c.user, "online_count": s.onlineCount()})
+	ready, _ := json.Marshal(s.readyFrame(c.user))
 	// ready is the first frame: it is queued before anything can reach c
 	c.queue, c.queued, c.scheduled = [][]byte{appendFrame(nil, opText, ready)}, len(ready), true
 	s.hub.add(c)
@@ -236,15 +236,24 @@ func (s *Service) membersOf(userID, conversationID string) ([]string, error) {
 	return r.Members, nil
 }
 
-func (s *Service) onlineCount() int {
+// readyFrame is a connection's first frame: the user, the online count
+// and, while presence holds a burst of changes back, presence_burst (the
+// client then fetches the online list once the burst is over instead of
+// now, with everyone else who is reconnecting).
+func (s *Service) readyFrame(u wire.User) map[string]any {
+	ready := map[string]any{"type": "ready", "user": u, "online_count": 1} // this user is online, whether presence has seen it yet or not
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	r, err := bus.Request[wire.PresenceRequest, wire.PresenceReply](ctx, s.bus, wire.SubjectPresenceGet, wire.PresenceRequest{CountOnly: true})
 	if err != nil {
 		s.log.Warn("online count", "err", err)
-		return 1
+		return ready
 	}
-	return max(r.OnlineCount, 1) // this user is online, whether presence has seen it yet or not
+	ready["online_count"] = max(r.OnlineCount, 1)
+	if r.Burst {
+		ready["presence_burst"] = true
+	}
+	return ready
 }
 
 func (s *Service) publishConn(c *conn, open bool) {

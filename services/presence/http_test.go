@@ -2,6 +2,7 @@ package presence_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -163,4 +165,80 @@ func TestGetPresenceOverHTTP(t *testing.T) {
 			t.Fatalf("user %d: %v, want %+v online since %s", i, u, w.u, w.since)
 		}
 	}
+}
+
+// The list is encoded once per change of who is online, however many
+// fetch it (after a burst every client does, within seconds), and gzipped
+// for clients that accept it.
+func TestPresenceListIsBuiltOncePerChangeAndGzipped(t *testing.T) {
+	e := MustStart(t, nil)
+	base := e.MustServe()
+	alice := newBrowser(t, base)
+	aliceUser := alice.MustRegisterAndLogin("alice")
+	gw := e.Gateway("gw-1")
+	gw.Open("a1", aliceUser)
+	e.Expect(aliceUser, true, 1)
+
+	get := func(encoding string) (body []byte, contentEncoding string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+"/api/presence", nil)
+		req.Header.Set("Accept-Encoding", encoding) // set by hand: the client leaves the body as it came
+		resp, err := alice.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ = io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || resp.Header.Get("Vary") != "Accept-Encoding" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+			t.Fatalf("%d %v %s", resp.StatusCode, resp.Header, body)
+		}
+		return body, resp.Header.Get("Content-Encoding")
+	}
+	builds := func(want float64) {
+		t.Helper()
+		if got := e.Metric("chatroom_presence_list_builds_total"); got != want {
+			t.Fatalf("list built %v times, want %v", got, want)
+		}
+	}
+
+	plain, enc := get("identity")
+	if enc != "" || !bytes.Contains(plain, []byte(`"username":"alice"`)) {
+		t.Fatalf("plain: %q %s", enc, plain)
+	}
+	again, _ := get("identity")
+	zipped, enc := get("gzip, deflate, br")
+	if enc != "gzip" {
+		t.Fatalf("Content-Encoding %q for a client that accepts gzip", enc)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(zipped))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unzipped, err := io.ReadAll(zr)
+	if err != nil || !bytes.Equal(unzipped, plain) || !bytes.Equal(again, plain) {
+		t.Fatalf("bodies differ: %s / %s / %s (%v)", plain, again, unzipped, err)
+	}
+	builds(1)
+
+	bobUser := newBrowser(t, base).MustRegisterAndLogin("bob")
+	gw.Open("b1", bobUser)
+	e.Expect(bobUser, true, 2)
+	if body, _ := get("identity"); !bytes.Contains(body, []byte(`"username":"bob"`)) {
+		t.Fatalf("after bob arrived: %s", body)
+	}
+	builds(2)
+
+	gw.Beat(cu("a1", aliceUser), cu("b1", bobUser)) // nothing new
+	e.WaitConn("gw-1", "b1", true)
+	get("identity")
+	builds(2)
+
+	renamed := aliceUser
+	renamed.Nickname = "Alice L."
+	gw.Beat(cu("a1", renamed), cu("b1", bobUser))
+	waitFor(t, func() bool {
+		body, _ := get("identity")
+		return bytes.Contains(body, []byte(`"nickname":"Alice L."`))
+	})
+	builds(3)
 }

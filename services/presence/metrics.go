@@ -7,6 +7,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type metrics struct {
 	announcements      *prometheus.CounterVec
 	heldChanges, syncs prometheus.Counter
+	listBuilds         prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
@@ -18,6 +19,9 @@ func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
 		}),
 		syncs: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chatroom_presence_syncs_total", Help: "presence_sync frames sent (one per sweep while a burst lasts).",
+		}),
+		listBuilds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatroom_presence_list_builds_total", Help: "GET /api/presence bodies encoded (once per change of who is online that a fetch saw).",
 		}),
 	}
 	if reg == nil {
@@ -31,7 +35,7 @@ func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
 		}
 	}
 	collectors := []prometheus.Collector{
-		m.announcements, m.heldChanges, m.syncs,
+		m.announcements, m.heldChanges, m.syncs, m.listBuilds,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chatroom_presence_online_users", Help: "Users online (including those in their offline grace)."},
 			read(func(st *state) int { return len(st.users) })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chatroom_presence_connections", Help: "Open WebSocket connections across gateways."},
@@ -55,5 +59,6 @@ func (m *metrics) announced(online bool) {
 	}
 }
 
-func (m *metrics) held()   { m.heldChanges.Inc() }
-func (m *metrics) synced() { m.syncs.Inc() }
+func (m *metrics) held()      { m.heldChanges.Inc() }
+func (m *metrics) synced()    { m.syncs.Inc() }
+func (m *metrics) listBuilt() { m.listBuilds.Inc() }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -65,6 +66,11 @@ type Service struct {
 	// guards burst too.
 	annMu sync.Mutex
 	burst burst
+	// bursting mirrors burst.on for presence.get, which must not wait
+	// for annMu (held across the shared record's round trips)
+	bursting atomic.Bool
+
+	lists listCache
 }
 
 // New builds the service; call Subscribe, Routes and Run to put it to work.
@@ -92,6 +98,7 @@ func New(c Config) *Service {
 		s.ledger = sharedLedger{c.Shared}
 	}
 	s.m = newMetrics(c.Registry, s)
+	s.lists.builds = s.m.listBuilt
 	return s
 }
 
@@ -133,16 +140,17 @@ func (s *Service) Ready(ctx context.Context) error {
 	return nil
 }
 
-// online is the online count and, unless countOnly, everyone online, most
-// recent arrival first (never nil).
+// online is the online count, whether a burst is being held, and, unless
+// countOnly, everyone online, most recent arrival first (never nil).
 func (s *Service) online(countOnly bool) wire.PresenceReply {
+	burst := s.bursting.Load()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if countOnly {
-		return wire.PresenceReply{OnlineCount: len(s.st.users)}
+		return wire.PresenceReply{OnlineCount: len(s.st.users), Burst: burst}
 	}
 	users := s.st.list()
-	return wire.PresenceReply{OnlineCount: len(users), Users: users}
+	return wire.PresenceReply{OnlineCount: len(users), Users: users, Burst: burst}
 }
 
 func (s *Service) onConn(ev wire.ConnEvent) {
@@ -208,7 +216,9 @@ func (s *Service) sweep() {
 	s.announceUnlock(s.st.sweep(s.now(), s.cfg.GatewayTimeout, s.cfg.OfflineGrace))
 	s.annMu.Lock()
 	defer s.annMu.Unlock()
-	if sync, count := s.burst.tick(s.now()); sync {
+	sync, count := s.burst.tick(s.now())
+	s.bursting.Store(s.burst.on)
+	if sync {
 		s.publish(syncFrame{Type: "presence_sync", OnlineCount: count}, "count", count)
 		s.m.synced()
 	}
@@ -272,8 +282,9 @@ func (s *Service) announceUnlock(changes []change) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, ch := range adopt {
-		if p := s.st.users[ch.user.ID]; p != nil && p.since.Equal(ch.since) {
+		if p := s.st.users[ch.user.ID]; p != nil && p.since.Equal(ch.since) && !p.since.Equal(ch.recorded) {
 			p.since = ch.recorded // every replica lists the same since
+			s.st.version++
 		}
 	}
 }
@@ -329,6 +340,7 @@ func (s *Service) reconcile(ctx context.Context) {
 // annMu held, so frames leave in the order the changes happened.
 func (s *Service) announce(ch change) {
 	if !s.burst.admit(s.now(), ch.count) {
+		s.bursting.Store(true)
 		s.m.held()
 		return
 	}

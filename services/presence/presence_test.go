@@ -313,6 +313,9 @@ func TestMassArrivalBecomesOneSyncPerSweep(t *testing.T) {
 		t.Fatalf("presence.get counts %d, want %d", r.OnlineCount, limit+extra)
 	}
 
+	if r := e.Get(true); !r.Burst {
+		t.Fatal("presence.get does not say a burst is held")
+	}
 	e.Svc.Sweep()
 	e.ExpectSync(limit + extra)
 	e.Quiet()
@@ -328,6 +331,9 @@ func TestMassArrivalBecomesOneSyncPerSweep(t *testing.T) {
 	e.ExpectSync(limit + extra - 1)
 	e.Svc.Sweep() // nothing held: the burst is over
 	e.Quiet()
+	if r := e.Get(true); r.Burst {
+		t.Fatal("presence.get says a burst is held after it ended")
+	}
 	if got := e.Metric("chatroom_presence_syncs_total"); got != 2 {
 		t.Fatalf("%v syncs, want 2", got)
 	}

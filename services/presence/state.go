@@ -22,6 +22,10 @@ type state struct {
 	gateways map[string]*gateway
 	users    map[string]*present
 	closed   map[connKey]time.Time // recently closed connections and when
+
+	// version changes whenever list() would: someone arrives, leaves,
+	// changes their profile or is given another since (see listCache)
+	version uint64
 }
 
 // connKey names one WebSocket: connection IDs are unique per gateway.
@@ -117,8 +121,9 @@ func (st *state) heartbeat(gw string, conns []wire.ConnUser, now time.Time) []ch
 		if oc, ok := g.conns[c.ConnID]; ok {
 			oc.opened = time.Time{}
 			g.conns[c.ConnID] = oc
-			if u := st.users[oc.userID]; u != nil && u.user.ID == c.User.ID {
-				u.user = c.User // the profile may have changed
+			if u := st.users[oc.userID]; u != nil && u.user.ID == c.User.ID && u.user != c.User {
+				u.user = c.User // the profile changed
+				st.version++
 			}
 			continue
 		}
@@ -175,6 +180,7 @@ func (st *state) sweep(now time.Time, timeout, grace time.Duration) []change {
 			continue // already counted, or connected elsewhere
 		}
 		delete(st.users, id)
+		st.version++
 		out = append(out, change{user: u.user, online: false, count: len(st.users)})
 	}
 	return out
@@ -191,6 +197,9 @@ func (st *state) attach(g *gateway, gw, conn string, u wire.User, now, opened ti
 		// so every replica orders the list alike
 		p = &present{since: now.Truncate(time.Millisecond), conns: map[connKey]struct{}{}}
 		st.users[u.ID] = p
+	}
+	if isNew || p.user != u {
+		st.version++
 	}
 	p.user = u
 	p.left = time.Time{}

@@ -120,6 +120,21 @@ describe('connecting', () => {
   })
 })
 
+describe('connecting in a presence burst', () => {
+  it('takes the count at once and fetches the online list once the burst is over', async () => {
+    const s = make()
+    s.start()
+    FakeSocket.last.receive({ type: 'ready', user: alice, online_count: 9000, presence_burst: true })
+    await flush()
+    expect(s.state.value).toBe('open')
+    expect(usePresenceStore().onlineCount).toBe(9000)
+    expect(api.listConversations).toHaveBeenCalledOnce() // the rest of the sync goes on
+    expect(api.getPresence).not.toHaveBeenCalled()
+    await vi.advanceTimersByTimeAsync(RESYNC_QUIET_MS + RESYNC_JITTER_MS)
+    expect(api.getPresence).toHaveBeenCalledOnce()
+  })
+})
+
 describe('reconnecting', () => {
   it('backs off exponentially up to the cap', async () => {
     const s = make()

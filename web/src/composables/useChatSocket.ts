@@ -341,16 +341,19 @@ export function createChatSocket(options: ChatSocketOptions = {}): ChatSocket {
     state.value = 'open'
     wasOpen.value = true
     if (isObject(f.user) && f.user.id === me()) auth.user = f.user as unknown as User
-    presence.setCount(Number(f.online_count))
+    // In a burst (everyone reconnecting) the list is fetched once the burst is over.
+    const burst = f.presence_burst === true
+    if (burst) presence.resync(Number(f.online_count))
+    else presence.setCount(Number(f.online_count))
     stableTimer = clearTimer(stableTimer)
     stableTimer = setTimeout(() => (attempts.value = 0), backoff.stableMs)
     for (const p of messages.outbox()) transmit(p.client_id)
-    void syncAfterConnect()
+    void syncAfterConnect(!burst)
   }
 
-  /** Fills what the connection missed: the list (badges, last messages), presence, the open conversation. */
-  async function syncAfterConnect(): Promise<void> {
-    const tasks: Promise<unknown>[] = [presence.load()]
+  /** Fills what the connection missed: the list (badges, last messages), presence (unless a burst defers it), the open conversation. */
+  async function syncAfterConnect(loadPresence: boolean): Promise<void> {
+    const tasks: Promise<unknown>[] = loadPresence ? [presence.load()] : []
     tasks.push(
       conversations.refresh().then(async () => {
         for (const c of conversations.list) people.remember(c.peer)
