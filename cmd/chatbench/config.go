@@ -38,6 +38,12 @@ type Config struct {
 	CookieCache        bool          `json:"cookie_cache"`
 	SourceIPs          int           `json:"source_ips"`
 	Settle             time.Duration `json:"settle"`
+
+	// FetchPresence: in idle mode, after the hold every user fetches GET
+	// /api/presence once, FetchConcurrency at a time, as browsers do
+	// after a presence burst.
+	FetchPresence    bool `json:"fetch_presence"`
+	FetchConcurrency int  `json:"fetch_concurrency"`
 }
 
 // defaultRateCount and defaultRateWindow are the server's default per-user
@@ -70,6 +76,8 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 	fs.IntVar(&c.Size, "size", 150, "message text bytes (padded)")
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "server process for CPU and RSS from /proc (0: the process listening on --url's port)")
 	fs.BoolVar(&c.Idle, "idle", false, "only log in and hold the connections; report server RSS per connection")
+	fs.BoolVar(&c.FetchPresence, "fetch-presence", false, "idle mode: after the hold every user fetches GET /api/presence once (gzip accepted), as browsers do after a presence burst; reports time, bytes, latency and server CPU")
+	fs.IntVar(&c.FetchConcurrency, "fetch-concurrency", 32, "--fetch-presence: fetches in flight across all workers")
 	fs.BoolVar(&c.LoginOnly, "login-only", false, "register and log in the users (filling the cookie cache), then exit")
 	fs.StringVar(&c.UserPrefix, "user-prefix", "bench", "usernames are <prefix>_<n>; change it so runs do not share users")
 	fs.StringVar(&c.Password, "password", "bench-lantern-4417", "password of every bench user")
@@ -112,6 +120,9 @@ func (c *Config) check() error {
 	}
 	if c.Idle || c.LoginOnly {
 		c.Senders, c.Rate = 0, 0
+	}
+	if c.FetchPresence && (!c.Idle || c.FetchConcurrency < 1) {
+		return errors.New("--fetch-presence goes with --idle and a --fetch-concurrency of at least 1")
 	}
 	if c.Senders < 0 || c.Senders > c.Users {
 		return errors.New("--senders must be between 0 and --users")

@@ -108,8 +108,9 @@ func TestRealServer(t *testing.T) {
 		t.Fatalf("rate limit note: %q", res.RateLimitNote)
 	}
 
-	// Idle mode reuses the cached sessions.
-	cfg.Idle, cfg.Duration = true, time.Second
+	// Idle mode reuses the cached sessions; then every user fetches the
+	// online list once.
+	cfg.Idle, cfg.Duration, cfg.FetchPresence, cfg.FetchConcurrency = true, time.Second, true, 4
 	if err := cfg.check(); err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +123,9 @@ func TestRealServer(t *testing.T) {
 	t.Logf("\n%s", out.String())
 	if !res.OK || res.Conns != 20 || res.Setup.Cached != 20 || res.Setup.Registered != 0 || res.Server.RSSAfterKiB == 0 {
 		t.Fatalf("idle: ok %v conns %d cached %d registered %d failures %v", res.OK, res.Conns, res.Setup.Cached, res.Setup.Registered, res.Failures)
+	}
+	if f := res.Fetch; f == nil || f.Fetches != 20 || f.Failed != 0 || f.Gzipped != 20 || f.Bytes <= 0 || f.Latency.Count != 20 {
+		t.Fatalf("presence fetches: %+v", f)
 	}
 }
 

@@ -68,6 +68,9 @@
 //	# server memory per idle connection at 15,000 (restart the server after
 //	# --login-only so the logins' argon2 heap is not in the "before" figure)
 //	chatbench --users 15000 --idle --duration 30s --settle 8m --user-prefix idle
+//	# then every one of them fetches the online list, as browsers do after a
+//	# presence burst (everyone reconnecting)
+//	chatbench --users 15000 --idle --duration 20s --settle 1m --user-prefix idle --fetch-presence
 //	# messages stored durably per second while the lobby fans out:
 //	# 98.5 % of 20,300 msg/s go to DMs, 1.5 % (≈ 300 msg/s) to the lobby
 //	chatbench --users 1000 --senders 500 --rate 20300 --dm-ratio 0.985 --duration 20s --warmup 3s --user-prefix f

@@ -313,6 +313,12 @@ func run(ctx context.Context, cfg Config, logw io.Writer) (*Result, error) {
 		res.Server.CPUSeconds = c1.CPU - c0.CPU
 		res.Server.RSSAfterKiB = c1.RSSKiB
 		res.Server.MetricsAfter = api.metricsSample(ctx)
+		if cfg.FetchPresence {
+			logf("every user fetches GET /api/presence once…")
+			if err := res.fetchPresence(srv, broadcast, wait); err != nil {
+				return nil, err
+			}
+		}
 		if err := broadcast("stop"); err != nil {
 			return nil, err
 		}
@@ -448,3 +454,32 @@ func (res *Result) merge(cfg Config, raw [][]byte, parentCPU float64) (*Result, 
 
 // cores is the number of CPUs the figures are a share of.
 func cores() int { return runtime.NumCPU() }
+
+// fetchPresence has every worker's users fetch the online list once and
+// merges what they saw with the server's CPU over the whole phase.
+func (res *Result) fetchPresence(srv *server, broadcast func(string) error, wait func(string) ([][]byte, error)) error {
+	s0, _ := srv.sample()
+	start := time.Now()
+	if err := broadcast("fetch"); err != nil {
+		return err
+	}
+	raw, err := wait("fetched")
+	if err != nil {
+		return err
+	}
+	f := &FetchResult{Seconds: time.Since(start).Seconds()}
+	s1, _ := srv.sample()
+	f.ServerCPUSeconds = s1.CPU - s0.CPU
+	var lat merged
+	for i, b := range raw {
+		var r fetchReport
+		if err := json.Unmarshal(b, &r); err != nil {
+			return fmt.Errorf("worker %d fetches: %w", i, err)
+		}
+		f.add(r.fetchCounts)
+		lat.addData(r.Latency)
+	}
+	f.Latency = lat.summary()
+	res.Fetch = f
+	return nil
+}

@@ -71,7 +71,8 @@ type Result struct {
 		CPUTotal       float64 `json:"cpu_total_s"` // whole run, setup included
 		RSSKiB         int64   `json:"rss_kib"`
 	} `json:"tool"`
-	Cores int `json:"cores"`
+	Fetch *FetchResult `json:"fetch_presence,omitempty"`
+	Cores int          `json:"cores"`
 	Setup struct {
 		Registered     int      `json:"registered"`
 		Cached         int      `json:"cached_sessions"`
@@ -87,6 +88,37 @@ type Result struct {
 	Notes           []string `json:"notes,omitempty"`
 	OK              bool     `json:"ok"`
 	Failures        []string `json:"failures,omitempty"`
+}
+
+// FetchResult is --fetch-presence: every user fetching GET /api/presence
+// once.
+type FetchResult struct {
+	fetchCounts
+	Seconds          float64 `json:"seconds"`
+	Latency          Latency `json:"latency"`
+	ServerCPUSeconds float64 `json:"server_cpu_s"`
+}
+
+// fetchCounts are what --fetch-presence counts, per worker and in all.
+type fetchCounts struct {
+	Fetches int      `json:"fetches"`
+	Failed  int      `json:"failed"`
+	Errors  []string `json:"errors,omitempty"` // the first few
+	Bytes   int64    `json:"bytes"`            // as they came over the wire
+	Gzipped int      `json:"gzipped"`
+}
+
+// add counts o in too.
+func (c *fetchCounts) add(o fetchCounts) {
+	c.Fetches += o.Fetches
+	c.Failed += o.Failed
+	c.Bytes += o.Bytes
+	c.Gzipped += o.Gzipped
+	for _, e := range o.Errors {
+		if len(c.Errors) < 5 {
+			c.Errors = append(c.Errors, e)
+		}
+	}
 }
 
 func newResult(cfg Config) *Result {
@@ -190,6 +222,9 @@ func (r *Result) finish(cfg Config) {
 			fail("%d deliveries of messages never acknowledged", r.DeliveredUnacked)
 		}
 	}
+	if f := r.Fetch; f != nil && (f.Failed > 0 || f.Fetches != r.Users) {
+		fail("%d of %d presence fetches failed (%d made)", f.Failed, r.Users, f.Fetches)
+	}
 	r.OK = len(r.Failures) == 0
 }
 
@@ -234,6 +269,14 @@ func (r *Result) print(w io.Writer) {
 				p("             of which Go heap %.2f KiB and stacks %.2f KiB per connection; goroutines %.0f → %.0f",
 					(ha-hb)/1024/float64(r.Conns), (sa-sb)/1024/float64(r.Conns), s.MetricsBefore["go_goroutines"], s.MetricsAfter["go_goroutines"])
 			}
+		}
+	}
+	if f := r.Fetch; f != nil && f.Fetches > 0 {
+		p("  presence   %d fetches of GET /api/presence (%d gzipped) in %.1f s = %.0f/s; %.0f KB each, %.1f MB in all; p50 %.2f ms  p99 %.2f  max %.2f; server %.1f CPU s = %.2f ms each; %d failed",
+			f.Fetches, f.Gzipped, f.Seconds, float64(f.Fetches)/f.Seconds, float64(f.Bytes)/float64(f.Fetches)/1000, float64(f.Bytes)/1e6,
+			f.Latency.P50, f.Latency.P99, f.Latency.Max, f.ServerCPUSeconds, 1000*f.ServerCPUSeconds/float64(f.Fetches), f.Failed)
+		for _, e := range f.Errors {
+			p("  fetch error: %s", e)
 		}
 	}
 	p("  tool       %.2f CPU s in the window = %.1f %% of %d cores%s (all %d processes; %.1f CPU s whole run, %s RSS)",

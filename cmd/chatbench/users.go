@@ -176,6 +176,25 @@ func (a *api) me(ctx context.Context, u int, cookie string) (userID string, ok b
 	return r.User.ID, err == nil, err
 }
 
+// presence fetches GET /api/presence as a browser does (gzip accepted)
+// and reports the bytes that came over the wire and whether they were
+// gzipped.
+func (a *api) presence(ctx context.Context, u int, cookie string) (n int64, gzipped bool, err error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.base+"/api/presence", nil)
+	req.Header.Set("Cookie", cookie)
+	req.Header.Set("Accept-Encoding", "gzip, deflate, br")
+	resp, err := a.client(u).Do(req)
+	if err != nil {
+		return 0, false, err
+	}
+	defer resp.Body.Close()
+	n, err = io.Copy(io.Discard, resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("GET /api/presence: HTTP %d", resp.StatusCode)
+	}
+	return n, resp.Header.Get("Content-Encoding") == "gzip", err
+}
+
 // direct opens (gets or creates) the direct conversation with peerID.
 func (a *api) direct(ctx context.Context, u int, cookie, peerID string) (string, error) {
 	body, _ := json.Marshal(map[string]string{"user_id": peerID})

@@ -191,11 +191,16 @@ func workerMain(in io.Reader, out io.Writer, logw io.Writer) int {
 		if s, err := readProc("self"); err == nil {
 			cpuStart = s.CPU
 		}
-		if l, ok = next(); !ok || l != "stop" {
-			return fail(errors.New("parent went away"))
-		}
+		l, ok = next()
 		if s, err := readProc("self"); err == nil {
-			cpuWin = s.CPU - cpuStart
+			cpuWin = s.CPU - cpuStart // the hold only
+		}
+		if ok && l == "fetch" {
+			emit("fetched", w.fetchPresence(ctx))
+			l, ok = next()
+		}
+		if !ok || l != "stop" {
+			return fail(errors.New("parent went away"))
 		}
 	}
 	w.closeAll()
@@ -839,4 +844,43 @@ func (w *worker) result(cpuWindow float64) workerResult {
 // runWorkerProcess is main for `chatbench --worker`.
 func runWorkerProcess() int {
 	return workerMain(os.Stdin, os.Stdout, os.Stderr)
+}
+
+// fetchReport is one worker's GET /api/presence fetches.
+type fetchReport struct {
+	fetchCounts
+	Latency histData `json:"latency"`
+}
+
+// fetchPresence has every user of this worker fetch the online list once,
+// its share of --fetch-concurrency at a time.
+func (w *worker) fetchPresence(ctx context.Context) fetchReport {
+	conc := max(1, (w.cfg.FetchConcurrency+w.cfg.Procs-1)/w.cfg.Procs)
+	var (
+		mu  sync.Mutex
+		rep fetchReport
+		lat hist
+	)
+	_ = parallel(ctx, len(w.accounts), conc, func(i int) error {
+		start := time.Now()
+		n, gz, err := w.api.presence(ctx, w.me.Lo+i, w.accounts[i].Cookie)
+		took := time.Since(start)
+		one := fetchCounts{Fetches: 1, Bytes: n}
+		if err != nil {
+			one = fetchCounts{Fetches: 1, Failed: 1, Errors: []string{err.Error()}}
+		} else if gz {
+			one.Gzipped = 1
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		rep.add(one)
+		if err == nil {
+			lat.add(uint64(took.Microseconds()))
+		}
+		return nil
+	})
+	var m merged
+	m.addHist(&lat)
+	rep.Latency = m.data()
+	return rep
 }
