@@ -207,6 +207,7 @@ export default {
     nobodyElse: 'Nobody else yet.',
     noMatch: 'No one matches “{q}”.',
     loadMore: 'Show more',
+    showMoreOnline: 'Show {n} more online',
     loadFailed: 'Couldn’t load the directory.',
   },
   person: {

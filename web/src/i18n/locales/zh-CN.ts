@@ -208,6 +208,7 @@ const zhCN: MessageSchema = {
     nobodyElse: '暂时没有其他成员。',
     noMatch: '没有找到与“{q}”匹配的成员。',
     loadMore: '显示更多',
+    showMoreOnline: '再显示 {n} 位在线成员',
     loadFailed: '成员列表加载失败。',
   },
   person: {
