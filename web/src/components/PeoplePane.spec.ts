@@ -7,6 +7,7 @@ import { mountApp } from '@/test/mountApp'
 import { i18n } from '@/i18n'
 import { usePresenceStore } from '@/stores/presence'
 import { user } from '@/test/chatFixtures'
+import { settle } from '@/test/mountApp'
 
 vi.mock('@/api/client', async (importOriginal) => {
   const real = await importOriginal<typeof import('@/api/client')>()
@@ -65,6 +66,16 @@ describe('PeoplePane', () => {
     i18n.global.locale.value = 'zh-CN'
     await nextTick()
     expect(w.get('.show-more-online').text()).toBe('再显示 1 位在线成员')
+  })
+
+  it('does not say nobody else is there while the directory has more pages', async () => {
+    const online = user('member000')
+    vi.mocked(api.listUsers).mockResolvedValue({ users: [online], next_cursor: 'page-2' })
+    const w = await mountWithOnline(1) // the directory's first page: only people online
+    await settle()
+    expect(w.get('.people-offline').findAll('li')).toHaveLength(0)
+    expect(w.text()).not.toContain('Nobody else yet.')
+    expect(w.findAll('button').map((b) => b.text())).toContain('Show more')
   })
 
   it('loads avatars only as they scroll into view', async () => {
