@@ -41,7 +41,7 @@ func BenchmarkPresenceList(b *testing.B) {
 					s.st.version++
 					s.mu.Unlock()
 				}
-				body, err := s.lists.body(s, c.gz)
+				body, err := s.listBody(c.gz)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -98,7 +98,6 @@ func New(c Config) *Service {
 		s.ledger = sharedLedger{c.Shared}
 	}
 	s.m = newMetrics(c.Registry, s)
-	s.lists.builds = s.m.listBuilt
 	return s
 }
 
