@@ -30,7 +30,8 @@ test: lint test-go test-web test-e2e cluster-test
 lint: web/node_modules/.package-lock.json
 	@test -z "$$(gofmt -l cmd internal services k8s web/embed.go)" || { gofmt -l cmd internal services k8s web/embed.go; echo "gofmt: the files above need formatting"; exit 1; }
 	$(GO) vet ./...
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	$(GO) vet -tags clustertest ./cmd/chatroom
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) -tags clustertest ./...
 	cd web && $(NPM) run typecheck && $(NPM) run lint
 
 # Needs the test servers (FerretDB, versitygw) and NATS on 127.0.0.1:4222.
@@ -49,7 +50,7 @@ test-e2e: build
 # suites, a gateway killed and stopped, a history replica killed, NATS restarted. Needs nginx
 # (Debian: apt-get install nginx) and NATS on 127.0.0.1:4222; about 3–4 minutes.
 cluster-test: build tools web/node_modules/.package-lock.json
-	CHATROOM_CLUSTER_TEST=1 CHATROOM_BIN=$(CURDIR)/bin/chatroom $(GO) test -count=1 -timeout 10m -run '^TestIngress(Cluster|BrowserSuites)$$' ./cmd/chatroom
+	CHATROOM_BIN=$(CURDIR)/bin/chatroom $(GO) test -tags clustertest -count=1 -timeout 10m -run '^TestIngress(Cluster|BrowserSuites)$$' ./cmd/chatroom
 
 clean:
 	rm -rf bin web/dist/assets web/dist/index.html test-artifacts

@@ -1,3 +1,9 @@
+// The local-cluster tests start a dozen processes behind nginx for
+// minutes: `make cluster-test` (part of `make test`) builds bin/chatroom
+// and runs them with -tags clustertest; `go test ./...` leaves them out.
+
+//go:build clustertest
+
 package main
 
 import (
@@ -28,7 +34,7 @@ var clusterArgs = []string{"--chat-rate-count", "100000", "--limit-registrations
 // loopback, every request through nginx configured from the Ingress, on a
 // NATS server of the test's own (so it can be stopped and started).
 func TestIngressCluster(t *testing.T) {
-	needClusterTest(t)
+	needNginx(t)
 	nats := testenv.StartNATS(t)
 	c := startLocalCluster(t, backing{natsURL: nats.URL, mongoURI: testenv.FerretDB(t), s3: testenv.VersityGW(t)}, clusterArgs...)
 	site := &chatSite{Site: chattest.Site{URL: c.URL}, restartStore: func(t *testing.T) {
@@ -402,7 +408,7 @@ func testNATSRestart(t *testing.T, c *localCluster, nats *testenv.NATS) {
 // (web/e2e) through nginx: each server they start is a fresh local
 // cluster on the machine's NATS (a prefix each).
 func TestIngressBrowserSuites(t *testing.T) {
-	needClusterTest(t)
+	needNginx(t)
 	b := backing{natsURL: testenv.ExternalNATS(t), mongoURI: testenv.FerretDB(t), s3: testenv.VersityGW(t)}
 	work := make(chan func())
 	clusters := map[string]*localCluster{}
